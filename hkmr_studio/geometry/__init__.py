@@ -1,0 +1,1 @@
+"""Rotations, cameras and pose metrics (pure torch)."""

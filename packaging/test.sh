@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Install everything the tests need (system packages when root, the venv with the test extras) and run all tests.
+# Extra arguments go to pytest, e.g. `bash packaging/test.sh -k body`.
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+ensure_system_packages
+ensure_venv "test,train"
+cd "$REPO_ROOT"
+export QT_QPA_PLATFORM="${QT_QPA_PLATFORM:-offscreen}"
+export VTK_DEFAULT_OPENGL_WINDOW="${VTK_DEFAULT_OPENGL_WINDOW:-vtkEGLRenderWindow}"
+exec "$VENV/bin/python" -m pytest -p no:cacheprovider "$@"
