@@ -79,3 +79,32 @@ def normalised_to_pixels(points: torch.Tensor, box_center: torch.Tensor, box_siz
 def pixels_to_normalised(points: torch.Tensor, box_center: torch.Tensor, box_size: torch.Tensor) -> torch.Tensor:
     """(B, N, 2) image pixels -> (B, N, 2) normalised crop coords; inverse of `normalised_to_pixels`."""
     return (points - box_center[:, None, :]) / (box_size[:, None, None] / 2.0)
+
+
+def assumed_focal_length(width: int, height: int) -> float:
+    """Focal length in pixels assumed for a photo from an unknown camera: the image diagonal (about 53 degrees of
+    diagonal field of view, a normal lens; CLIFF makes the same assumption)."""
+    return float((width**2 + height**2) ** 0.5)
+
+
+def crop_camera_to_image_translation(
+    camera: torch.Tensor,
+    box_center: torch.Tensor,
+    box_size: torch.Tensor,
+    focal_length: torch.Tensor | float,
+    principal_point: torch.Tensor,
+) -> torch.Tensor:
+    """Weak-perspective cameras of square person crops -> body translations in the full image's camera frame.
+
+    camera (B, 3) = (s, tx, ty) in normalised crop coords; box_center (B, 2) and box_size (B,) in image pixels;
+    focal_length in pixels (float or (B,)); principal_point (B, 2) pixels. Returns (B, 3) metres such that a
+    pinhole camera (focal_length, principal_point) projects the body's root-depth plane where the crop camera does.
+    """
+    check_last_dims(camera, (3,), "camera")
+    focal = torch.as_tensor(focal_length, dtype=camera.dtype, device=camera.device)
+    scale = camera[:, 0].clamp_min(1e-6)
+    depth = 2.0 * focal / (scale * box_size)  # (B,)
+    # Pixel of the body origin under the crop camera, then back-projected at that depth.
+    origin_px = box_center + (box_size / 2.0)[:, None] * scale[:, None] * camera[:, 1:]
+    xy = (origin_px - principal_point) * (depth / focal)[:, None]
+    return torch.cat([xy, depth[:, None]], dim=-1)

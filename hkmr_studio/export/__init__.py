@@ -1,0 +1,1 @@
+"""Mesh and parameter exports (OBJ, GLB, FBX, JSON, NPZ), all written atomically."""

@@ -1,0 +1,1 @@
+"""Rendering: meshes over photos (offscreen VTK), 2D skeletons and keypoints, chain colours."""

@@ -1,0 +1,66 @@
+"""The offscreen renderer draws meshes where the pinhole camera projects them."""
+
+import numpy as np
+import pytest
+import torch
+
+from hkmr_studio.geometry.cameras import crop_camera_to_image_translation, perspective_project, weak_perspective_project
+from hkmr_studio.render.overlay import MeshRenderer, PinholeCamera, blend
+
+
+@pytest.fixture(scope="module")
+def renderer():
+    r = MeshRenderer()
+    yield r
+    r.close()
+
+
+def _box(center, half):
+    """Axis-aligned box (8 vertices, 12 triangles) around `center`."""
+    c = np.asarray(center, dtype=np.float64)
+    corners = np.array([[x, y, z] for x in (-1, 1) for y in (-1, 1) for z in (-1, 1)], dtype=np.float64) * half + c
+    faces = np.array([[0, 1, 3], [0, 3, 2], [4, 6, 7], [4, 7, 5], [0, 4, 5], [0, 5, 1],
+                      [2, 3, 7], [2, 7, 6], [0, 2, 6], [0, 6, 4], [1, 5, 7], [1, 7, 3]])
+    return corners, faces
+
+
+@pytest.mark.parametrize("principal", [(320.0, 240.0), (400.0, 200.0)])
+def test_rendered_mesh_covers_its_projection(renderer, principal):
+    camera = PinholeCamera(focal_length=600.0, cx=principal[0], cy=principal[1], width=640, height=480)
+    verts, faces = _box((0.3, -0.2, 4.0), 0.1)
+    rgba = renderer.render([(verts, faces, (1.0, 0.0, 0.0))], camera)
+    assert rgba.shape == (480, 640, 4)
+    ys, xs = np.nonzero(rgba[..., 3] > 0)
+    centre_px = perspective_project(torch.tensor([[[0.3, -0.2, 4.0]]]), 600.0, torch.tensor([principal]))[0, 0]
+    assert abs(xs.mean() - centre_px[0].item()) < 2.0 and abs(ys.mean() - centre_px[1].item()) < 2.0
+
+
+def test_large_images_render_at_full_size(renderer):
+    camera = PinholeCamera(focal_length=3000.0, cx=1500.0, cy=2000.0, width=3000, height=4000)
+    verts, faces = _box((0.0, 0.0, 5.0), 0.2)
+    rgba = renderer.render([(verts, faces, (0.0, 1.0, 0.0))], camera)
+    assert rgba.shape == (4000, 3000, 4)
+    ys, xs = np.nonzero(rgba[..., 3] > 0)
+    assert abs(xs.mean() - 1500) < 8 and abs(ys.mean() - 2000) < 8
+
+
+def test_blend_respects_opacity_and_coverage():
+    photo = np.full((4, 4, 3), 100, dtype=np.uint8)
+    layer = np.zeros((4, 4, 4), dtype=np.uint8)
+    layer[0, 0] = (200, 200, 200, 255)
+    out = blend(photo, layer, opacity=0.5)
+    assert tuple(out[0, 0]) == (150, 150, 150) and tuple(out[1, 1]) == (100, 100, 100)
+
+
+def test_crop_camera_translation_lands_the_body_on_its_crop():
+    points = torch.randn(1, 24, 3, generator=torch.Generator().manual_seed(1)) * 0.3
+    camera = torch.tensor([[0.8, 0.1, -0.05]])
+    box_center, box_size = torch.tensor([[700.0, 420.0]]), torch.tensor([500.0])
+    focal, principal = 1500.0, torch.tensor([[640.0, 360.0]])
+    transl = crop_camera_to_image_translation(camera, box_center, box_size, focal, principal)
+    persp = perspective_project(points + transl[:, None], focal, principal)
+    weak_px = weak_perspective_project(points, camera) * box_size / 2 + box_center[:, None]
+    # Same pixels up to the depth extent of the body relative to its distance (~1 %): a few pixels here.
+    assert (persp - weak_px).norm(dim=-1).max() < 0.03 * box_size.item()
+    origin = perspective_project(transl[:, None], focal, principal)[0, 0]
+    assert torch.allclose(origin, box_center[0] + box_size / 2 * camera[0, 0] * camera[0, 1:], atol=1e-3)
