@@ -6,6 +6,8 @@ global_orient (B, 3), body_pose (B, 69) for the 23 joints below the pelvis, beta
 
 from __future__ import annotations
 
+import contextlib
+import io
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -65,16 +67,17 @@ class BodyModel(torch.nn.Module):
         data = load_body_file(self.path)
         _validate(data, self.path)
         self.licence = EMBEDDED_LICENCE if self.is_embedded else USER_LICENCE
-        self.smpl = smplx.SMPL(
-            model_path=str(self.path),
-            data_struct=Struct(**data),
-            num_betas=kinematics.NUM_BETAS,
-            dtype=dtype,
-            create_betas=False,
-            create_global_orient=False,
-            create_body_pose=False,
-            create_transl=False,
-        )
+        with contextlib.redirect_stdout(io.StringIO()):  # smplx prints a warning about 10 betas, which is SMPL's count
+            self.smpl = smplx.SMPL(
+                model_path=str(self.path),
+                data_struct=Struct(**data),
+                num_betas=kinematics.NUM_BETAS,
+                dtype=dtype,
+                create_betas=False,
+                create_global_orient=False,
+                create_body_pose=False,
+                create_transl=False,
+            )
         self.faces = np.asarray(self.smpl.faces, dtype=np.int64)
         # Joints of the shaped, unposed body are linear in betas: precompute J_regressor @ template and @ shapedirs.
         j_regressor = self.smpl.J_regressor  # (24, V)
