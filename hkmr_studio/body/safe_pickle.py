@@ -90,7 +90,7 @@ class _RestrictedUnpickler(pickle.Unpickler):
             return allowed
         if module == "chumpy" or module.startswith("chumpy."):
             return _ChumpyStandIn
-        if module.startswith("scipy.sparse") and name in {"csc_matrix", "csr_matrix", "coo_matrix"}:
+        if module.startswith("scipy.sparse") and name in {"csc_matrix", "csr_matrix"}:
             return type(name, (_SparseStandIn,), {"module": module, "name": name})
         raise UnsafeBodyFileError(
             f"the body file asks to load '{module}.{name}', which no SMPL body model contains; refusing to run it"

