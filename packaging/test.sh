@@ -3,7 +3,7 @@
 # Extra arguments go to pytest, e.g. `bash packaging/test.sh -k body`.
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 ensure_system_packages
-ensure_venv "test,train,fbx"
+ensure_venv "test,train,fbx,efficientnet"
 cd "$REPO_ROOT"
 export QT_QPA_PLATFORM="${QT_QPA_PLATFORM:-offscreen}"
 export VTK_DEFAULT_OPENGL_WINDOW="${VTK_DEFAULT_OPENGL_WINDOW:-vtkEGLRenderWindow}"

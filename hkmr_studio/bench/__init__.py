@@ -1,0 +1,1 @@
+"""Speed benchmarks (`hkmr-studio bench ...`): each prints what it measures on this machine, ratios from one run."""
