@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
+
+from hkmr_studio.checkpoints import DEFAULT_MODEL
+from hkmr_studio.export import DEFAULT_FORMATS, FORMATS
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -11,10 +15,75 @@ def _build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--body", help="a SMPL-format body file (.pkl/.npz) instead of the embedded open body")
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("doctor", help="report the body model, device, MediaPipe models, display and versions")
+    infer = sub.add_parser("infer", help="recover bodies from photos without a window")
+    infer.add_argument("inputs", nargs="+", help="image files and folders of images")
+    infer.add_argument("--out", required=True, help="folder for overlays, parameters and meshes")
+    infer.add_argument("--model", default=DEFAULT_MODEL, help="a shipped model name (hkmr, hmr) or a model file")
+    infer.add_argument("--keypoints", help="COCO-17 or MediaPipe-33 JSON to use instead of detection (one image)")
+    infer.add_argument("--box", help="x,y,w,h: the person to use in a group photo, in pixels")
+    infer.add_argument("--refine", action="store_true", help="refine the regressor's body with SMPLify")
+    infer.add_argument("--format", default=",".join(DEFAULT_FORMATS),
+                       help=f"comma-separated outputs besides the overlay PNG: {','.join(FORMATS)}")
+    infer.add_argument("--device", default="auto", choices=["auto", "cpu", "gpu"])
     bench = sub.add_parser("bench", help="print speed benchmarks measured on this machine")
     bench.add_argument("what", choices=["regressors", "fitting"], help="which benchmark")
     bench.add_argument("--device", default=None, help="torch device (default: CPU, and the GPU too when present)")
     return parser
+
+
+def _parse_box(text: str | None) -> tuple[float, float, float, float] | None:
+    if text is None:
+        return None
+    try:
+        x, y, w, h = (float(v) for v in text.split(","))
+    except ValueError:
+        raise SystemExit(f"--box needs four numbers x,y,w,h in pixels, got {text!r}") from None
+    if w <= 0 or h <= 0:
+        raise SystemExit("--box width and height must be positive")
+    return x, y, w, h
+
+
+def _infer(args: argparse.Namespace) -> int:
+    from hkmr_studio.batch import run_batch
+    from hkmr_studio.checkpoints import ModelFileError
+    from hkmr_studio.pipeline.core import Pipeline
+    from hkmr_studio.pipeline.keypoints import KeypointFileError, load_keypoints_json
+
+    formats = tuple(f for f in args.format.split(",") if f)
+    unknown = set(formats) - set(FORMATS)
+    if unknown:
+        print(f"error: unknown --format {', '.join(sorted(unknown))}; choose from {', '.join(FORMATS)}",
+              file=sys.stderr)
+        return 2
+    keypoints = None
+    if args.keypoints:
+        if len(args.inputs) != 1:
+            print("error: --keypoints belongs to one image; give exactly one image", file=sys.stderr)
+            return 2
+        try:
+            keypoints = load_keypoints_json(args.keypoints)
+        except (KeypointFileError, OSError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+    pipeline = Pipeline(model=args.model, body_path=args.body, device=args.device)
+    try:
+        report = run_batch(args.inputs, args.out, pipeline, formats, box=_parse_box(args.box), keypoints=keypoints,
+                           refine=args.refine)
+    except ModelFileError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        pipeline.close()
+    for path, reason in report.unreadable.items():
+        print(f"skipped {path}: {reason}")
+    for path, reason in report.no_person.items():
+        print(f"no person in {path}: {reason}")
+    for line in report.warnings:
+        print(f"note: {line}")
+    for path, files in report.written.items():
+        print(f"{path} -> {', '.join(f.name for f in files)}")
+    print(report.summary(Path(args.out)))
+    return 0 if report.processed else 1
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -23,6 +92,8 @@ def main(argv: list[str] | None = None) -> int:
         from hkmr_studio import doctor
 
         return doctor.main(args.body)
+    if args.command == "infer":
+        return _infer(args)
     if args.command == "bench":
         if args.what == "regressors":
             from hkmr_studio.bench import regressors

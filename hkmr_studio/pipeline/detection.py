@@ -16,7 +16,9 @@ from typing import Self
 
 import cv2
 import numpy as np
+import torch
 
+from hkmr_studio.geometry.crops import CROP_MARGIN, crop_boxes_from_points
 from hkmr_studio.pipeline.keypoints import NUM_LANDMARKS, Keypoints2D
 
 #: Images (or box crops) whose longest side exceeds this are downscaled for MediaPipe; results are mapped back.
@@ -119,26 +121,22 @@ class PoseDetector:
 
 
 def person_crop_box(
-    keypoints: Keypoints2D, image_size: tuple[int, int], margin: float = 0.1
+    keypoints: Keypoints2D, image_size: tuple[int, int], margin: float = CROP_MARGIN
 ) -> tuple[float, float, float]:
     """Square crop (centre x, centre y, side) in pixels around the person, for the regressor's [-1, 1] coordinates.
 
-    Rule: take the bounding box of the visible keypoints (all present ones if fewer than two are visible), with points
-    outside the (width, height) image moved onto its border; centre the square on that box; side = the box's longer
-    side * (1 + 2 * margin), i.e. `margin` of it added on each side (0.1 gives HMR/SPIN's 1.2). The square may reach
-    past the image. Normalise with geometry.cameras.pixels_to_normalised(xy, centre, side) and back with
-    normalised_to_pixels.
+    The rule is `geometry.crops.crop_boxes_from_points` (shared with synthetic training data) applied to the visible
+    keypoints (all present ones if fewer than two are visible), with points outside the (width, height) image moved
+    onto its border. The square may reach past the image. Normalise with geometry.cameras.pixels_to_normalised.
     """
     used = keypoints.visible()
     if used.sum() < 2:
         used = keypoints.present
     if used.sum() < 2:
         raise ValueError("person_crop_box needs at least two keypoints")
-    xy = np.clip(keypoints.xy[used], 0.0, np.asarray(image_size, dtype=np.float64))
-    low, high = xy.min(axis=0), xy.max(axis=0)
-    centre = (low + high) / 2.0
-    side = max(float((high - low).max()) * (1.0 + 2.0 * margin), 1.0)  # >= 1 px: normalising never divides by 0
-    return float(centre[0]), float(centre[1]), side
+    xy = np.clip(keypoints.xy, 0.0, np.asarray(image_size, dtype=np.float64))
+    box = crop_boxes_from_points(torch.from_numpy(xy)[None], torch.from_numpy(used)[None], margin)[0]
+    return float(box[0]), float(box[1]), float(box[2])
 
 
 def _search_region(box: Box | None, width: int, height: int) -> tuple[int, int, int, int]:

@@ -1,0 +1,124 @@
+"""`hkmr-studio infer`: run the pipeline over photos and folders, writing overlays, parameters and meshes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+
+from hkmr_studio.atomic import atomic_write_bytes
+from hkmr_studio.export import DEFAULT_FORMATS
+from hkmr_studio.export.fbx import FbxExportError, write_fbx
+from hkmr_studio.export.frames import camera_to_yup
+from hkmr_studio.export.meshes import write_glb, write_obj
+from hkmr_studio.export.params import select_body, write_params_json, write_params_npz
+from hkmr_studio.export.rig import make_rig
+from hkmr_studio.pipeline.core import Pipeline, PipelineResult
+from hkmr_studio.pipeline.detection import Box
+from hkmr_studio.pipeline.images import ImageLoadError, load_image
+from hkmr_studio.pipeline.keypoints import Keypoints2D
+from hkmr_studio.render.compose import overlay_image
+from hkmr_studio.render.overlay import MeshRenderer
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
+
+
+@dataclass
+class BatchReport:
+    """What happened to each input: paths written per image, and the images skipped with the reason."""
+
+    written: dict[Path, list[Path]] = field(default_factory=dict)
+    no_person: dict[Path, str] = field(default_factory=dict)
+    unreadable: dict[Path, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def processed(self) -> int:
+        return len(self.written) + len(self.no_person)
+
+    def summary(self, out_dir: Path) -> str:
+        return (f"{self.processed + len(self.unreadable)} images: {len(self.written)} bodies recovered, "
+                f"{len(self.no_person)} without a person, {len(self.unreadable)} unreadable; outputs in {out_dir}")
+
+
+def collect_images(inputs: list[str | Path]) -> list[Path]:
+    """Files as given, folders expanded to their image files (sorted, not recursive)."""
+    paths: list[Path] = []
+    for item in map(Path, inputs):
+        if item.is_dir():
+            paths += sorted(p for p in item.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+        else:
+            paths.append(item)
+    return paths
+
+
+def _unique_stem(path: Path, used: set[str]) -> str:
+    stem, n = path.stem, 1
+    while stem in used:
+        n += 1
+        stem = f"{path.stem}_{n}"
+    used.add(stem)
+    return stem
+
+
+def write_outputs(result: PipelineResult, pipeline: Pipeline, renderer: MeshRenderer, out_dir: Path, stem: str,
+                  formats: tuple[str, ...]) -> list[Path]:
+    """Overlay PNG plus the requested formats for one found body (the refined one when refined)."""
+    body = select_body(result, "best")
+    faces = pipeline.body.faces
+    overlay = overlay_image(result, renderer, body, faces)
+    ok, png = cv2.imencode(".png", cv2.cvtColor(overlay, cv2.COLOR_RGB2BGR))
+    written = [atomic_write_bytes(out_dir / f"{stem}_overlay.png", png.tobytes())]
+    vertices_yup = camera_to_yup(body.vertices)
+    writers = {
+        "json": lambda: write_params_json(out_dir / f"{stem}_params.json", result),
+        "npz": lambda: write_params_npz(out_dir / f"{stem}_params.npz", result),
+        "obj": lambda: write_obj(out_dir / f"{stem}.obj", vertices_yup, faces),
+        "glb": lambda: write_glb(out_dir / f"{stem}.glb", vertices_yup, faces),
+        "fbx": lambda: write_fbx(out_dir / f"{stem}.fbx", make_rig(pipeline.body, body.global_orient,
+                                                                  body.body_pose, body.betas, body.transl)),
+    }
+    written += [writers[f]() for f in formats]
+    return written
+
+
+def run_batch(
+    inputs: list[str | Path],
+    out_dir: str | Path,
+    pipeline: Pipeline,
+    formats: tuple[str, ...] = DEFAULT_FORMATS,
+    box: Box | None = None,
+    keypoints: Keypoints2D | None = None,
+    refine: bool = False,
+    progress: bool = True,
+) -> BatchReport:
+    """Process every image; unreadable files and photos without a person are reported, never fatal."""
+    from tqdm import tqdm
+
+    out_dir = Path(out_dir)
+    report = BatchReport()
+    paths = collect_images(inputs)
+    used: set[str] = set()
+    renderer = MeshRenderer()
+    try:
+        for path in tqdm(paths, desc="images", unit="img", disable=not progress or len(paths) < 2):
+            try:
+                image = load_image(path)
+            except ImageLoadError as exc:
+                report.unreadable[path] = str(exc)
+                continue
+            result = pipeline.run(image, box=box, keypoints=keypoints, refine=refine)
+            report.warnings += [f"{path.name}: {m}" for m in result.messages if f"{path.name}: {m}" not in report.warnings]
+            if not result.found:
+                report.no_person[path] = result.message
+                continue
+            try:
+                report.written[path] = write_outputs(result, pipeline, renderer, out_dir, _unique_stem(path, used),
+                                                     formats)
+            except FbxExportError as exc:
+                report.warnings.append(f"{path.name}: FBX not written: {exc}")
+                report.written[path] = []
+    finally:
+        renderer.close()
+    return report

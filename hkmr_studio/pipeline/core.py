@@ -1,0 +1,222 @@
+"""The one photo-to-mesh pipeline used by the CLI and the GUI (Qt-free).
+
+image (+ box or keypoints) -> detect -> square person crop -> network -> SMPL parameters, camera and trace ->
+mesh and 24 joints in the camera frame -> optional SMPLify refinement -> PipelineResult with per-stage timings.
+
+Camera frame: OpenCV (x right, y down, z forward), metres. The photo's camera is assumed to be a pinhole with focal
+length `cameras.assumed_focal_length` (the image diagonal) and its principal point at the image centre, unless given.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from hkmr_studio.body.model import BodyModel, load_body_model
+from hkmr_studio.checkpoints import DEFAULT_MODEL, LoadedModel, load_checkpoint
+from hkmr_studio.geometry.cameras import (
+    assumed_focal_length,
+    crop_camera_to_image_translation,
+    perspective_project,
+    pixels_to_normalised,
+)
+from hkmr_studio.nets.output import RegressorTrace
+from hkmr_studio.pipeline.detection import Box, PoseDetector, person_crop_box
+from hkmr_studio.pipeline.images import LoadedImage
+from hkmr_studio.pipeline.keypoints import Keypoints2D
+
+NO_GPU_MESSAGE = "No CUDA GPU was found; running on the CPU."
+
+
+def resolve_device(choice: str = "auto") -> tuple[torch.device, str]:
+    """'auto' | 'cpu' | 'gpu' (or 'cuda') -> the device to use and a message when the wish could not be met."""
+    wants_gpu = choice in {"auto", "gpu", "cuda"}
+    if wants_gpu and torch.cuda.is_available():
+        return torch.device("cuda"), ""
+    if choice in {"gpu", "cuda"}:
+        return torch.device("cpu"), NO_GPU_MESSAGE
+    if choice not in {"auto", "cpu"}:
+        raise ValueError(f"unknown device {choice!r}: use auto, cpu or gpu")
+    return torch.device("cpu"), ""
+
+
+@dataclass
+class BodyEstimate:
+    """One body in the photo's camera frame. global_orient (3,), body_pose (69,) axis-angle; betas (10,);
+    transl (3,) metres; vertices (V, 3) and joints3d (24, 3) metres; joints2d (24, 2) pixels of the photo."""
+
+    global_orient: np.ndarray
+    body_pose: np.ndarray
+    betas: np.ndarray
+    transl: np.ndarray
+    vertices: np.ndarray
+    joints3d: np.ndarray
+    joints2d: np.ndarray
+
+
+@dataclass
+class PipelineResult:
+    """Everything one run produced; `found` False means no person (see `message`), and the rest may be empty."""
+
+    image: LoadedImage
+    found: bool
+    message: str = ""
+    keypoints: Keypoints2D | None = None
+    mask: np.ndarray | None = None
+    crop: tuple[float, float, float] | None = None  # (centre x, centre y, side) pixels
+    focal_length: float = 0.0
+    principal_point: tuple[float, float] = (0.0, 0.0)
+    model_name: str = ""
+    model_trained: bool = False
+    camera: np.ndarray | None = None  # (3,) weak perspective (s, tx, ty) of the crop
+    regression: BodyEstimate | None = None
+    trace: RegressorTrace | None = None
+    fit: BodyEstimate | None = None
+    fit_report: object | None = None  # hkmr_studio.fitting's result when refined
+    timings: dict[str, float] = field(default_factory=dict)
+    messages: list[str] = field(default_factory=list)
+
+    @property
+    def best(self) -> BodyEstimate | None:
+        """The refined body when there is one, else the regressor's."""
+        return self.fit if self.fit is not None else self.regression
+
+
+class Pipeline:
+    """Holds the body, the network and the detector, each loaded once on first use and reused."""
+
+    def __init__(self, model: str | Path = DEFAULT_MODEL, body_path: str | Path | None = None,
+                 device: str = "auto") -> None:
+        self.device, device_message = resolve_device(device)
+        self.messages: list[str] = [device_message] if device_message else []
+        self.model_spec = model
+        self.body_path = body_path
+        self._model: LoadedModel | None = None
+        self._body: BodyModel | None = None
+        self._detector: PoseDetector | None = None
+
+    @property
+    def model(self) -> LoadedModel:
+        if self._model is None:
+            self._model = load_checkpoint(self.model_spec, self.device)
+            if self._model.net.input_kind != "keypoints":
+                raise NotImplementedError("image-encoder models run through training/ for now; pick a keypoint model")
+        return self._model
+
+    @property
+    def body(self) -> BodyModel:
+        if self._body is None:
+            self._body = load_body_model(self.body_path)
+        return self._body
+
+    @property
+    def detector(self) -> PoseDetector:
+        if self._detector is None:
+            self._detector = PoseDetector()
+        return self._detector
+
+    def close(self) -> None:
+        if self._detector is not None:
+            self._detector.close()
+            self._detector = None
+
+    def run(
+        self,
+        image: LoadedImage,
+        box: Box | None = None,
+        keypoints: Keypoints2D | None = None,
+        refine: bool = False,
+        focal_length: float | None = None,
+    ) -> PipelineResult:
+        """Recover the body in `image`; detect unless `keypoints` are given (pixels of this image)."""
+        width, height = image.original_size
+        result = PipelineResult(image=image, found=False, messages=list(self.messages + list(image.notes)))
+        result.focal_length = float(focal_length or assumed_focal_length(width, height))
+        result.principal_point = (width / 2.0, height / 2.0)
+        timer = _StageTimer(result.timings)
+        if keypoints is None:
+            with timer("detect"):
+                detection = self.detector.detect(image.rgb, box)
+            if not detection.found:
+                result.message = detection.message
+                return result
+            keypoints, result.mask = detection.keypoints, detection.mask
+        result.keypoints = keypoints
+        if keypoints.visible().sum() < 4:
+            result.message = ("Too few keypoints are visible to recover a body (fewer than 4). Use a photo that shows "
+                              "more of the person, or add keypoints by hand.")
+            return result
+        with timer("regress"):
+            params = self._regress(result)
+        with timer("mesh"):
+            result.regression = self._body_estimate(result, params)
+        result.found = True
+        if refine:
+            with timer("refine"):
+                self._refine(result)
+        return result
+
+    def _regress(self, result: PipelineResult) -> tuple[torch.Tensor, ...]:
+        """Run the network on the keypoints; fills crop, camera, trace and model fields of `result` and returns the
+        camera-frame parameters (1, 3), (1, 69), (1, 10), (1, 3)."""
+        kp = result.keypoints
+        result.crop = person_crop_box(kp, result.image.original_size)
+        cx, cy, side = result.crop
+        center = torch.tensor([[cx, cy]], dtype=torch.float32)
+        size = torch.tensor([side], dtype=torch.float32)
+        landmarks = pixels_to_normalised(torch.as_tensor(kp.xy, dtype=torch.float32)[None], center, size)
+        visibility = torch.as_tensor(kp.visibility, dtype=torch.float32)[None]
+        mask = torch.as_tensor(kp.present, dtype=torch.float32)[None]
+        use_world = self.model.meta.get("uses_world_landmarks", False) and kp.world is not None
+        world = torch.as_tensor(kp.world, dtype=torch.float32)[None] if use_world else None
+        net = self.model.net
+        with torch.inference_mode():
+            out = net(landmarks.to(self.device), visibility.to(self.device), mask.to(self.device),
+                      world.to(self.device) if world is not None else None)
+        out_cpu = {k: getattr(out, k).float().cpu() for k in ("global_orient", "body_pose", "betas", "camera")}
+        transl = crop_camera_to_image_translation(out_cpu["camera"], center, size, result.focal_length,
+                                                  torch.tensor([result.principal_point], dtype=torch.float32))
+        result.camera = out_cpu["camera"][0].numpy()
+        result.trace = out.trace
+        result.model_name, result.model_trained = self.model.name, self.model.trained
+        if not self.model.trained:
+            result.messages.append(f"Model '{self.model.name}' is UNTRAINED: its bodies are placeholders.")
+        return out_cpu["global_orient"], out_cpu["body_pose"], out_cpu["betas"], transl
+
+    def _body_estimate(self, result: PipelineResult, params: tuple[torch.Tensor, ...]) -> BodyEstimate:
+        """(1, 3), (1, 69), (1, 10), (1, 3) camera-frame parameters -> mesh, joints and their projection."""
+        global_orient, body_pose, betas, transl = params
+        with torch.inference_mode():
+            out = self.body(global_orient, body_pose, betas, transl)
+        principal = torch.tensor([result.principal_point], dtype=torch.float32)
+        joints2d = perspective_project(out.joints, result.focal_length, principal)
+        return BodyEstimate(
+            global_orient=global_orient[0].numpy(), body_pose=body_pose[0].numpy(), betas=betas[0].numpy(),
+            transl=transl[0].numpy(), vertices=out.vertices[0].numpy(), joints3d=out.joints[0].numpy(),
+            joints2d=joints2d[0].numpy(),
+        )
+
+    def _refine(self, result: PipelineResult) -> None:
+        raise NotImplementedError
+
+
+class _StageTimer:
+    """Records wall-clock seconds per named stage into a dict."""
+
+    def __init__(self, timings: dict[str, float]) -> None:
+        self.timings = timings
+
+    @contextmanager
+    def __call__(self, stage: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[stage] = self.timings.get(stage, 0.0) + time.perf_counter() - start
+

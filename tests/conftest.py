@@ -1,0 +1,21 @@
+"""Shared fixtures."""
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from hkmr_studio.checkpoints import save_checkpoint
+from hkmr_studio.nets.recovery import MeshRegressor, ModelConfig
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLE_PHOTO = REPO / "resources" / "samples" / "pose2sim_single_person.jpg"
+
+
+@pytest.fixture(scope="session")
+def untrained_model_path(tmp_path_factory) -> Path:
+    """A small, clearly labelled UNTRAINED keypoint HKMR, for tests of plumbing that do not judge accuracy."""
+    torch.manual_seed(0)
+    net = MeshRegressor(ModelConfig(feature_dim=128, encoder_opts={"width": 128}))
+    return save_checkpoint(tmp_path_factory.mktemp("models") / "untrained" / "model.pt", net,
+                           {"name": "untrained-test-hkmr", "trained": False})

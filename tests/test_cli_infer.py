@@ -1,0 +1,55 @@
+"""`hkmr-studio infer` over a folder: per-image outputs, clear messages for bad files, honest exit codes."""
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+import trimesh
+from PIL import Image
+
+from conftest import SAMPLE_PHOTO
+from hkmr_studio.cli import main
+
+
+@pytest.fixture(scope="module")
+def mixed_folder(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("photos")
+    shutil.copy(SAMPLE_PHOTO, folder / "person.jpg")
+    (folder / "empty.jpg").write_bytes(b"")
+    (folder / "corrupt.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 100)
+    Image.fromarray(np.full((240, 320, 3), 180, np.uint8)).save(folder / "wall.png")
+    return folder
+
+
+def test_folder_with_bad_files_processes_the_photo_and_reports_the_rest(mixed_folder, tmp_path, capsys,
+                                                                        untrained_model_path):
+    out = tmp_path / "out"
+    code = main(["infer", str(mixed_folder), "--out", str(out), "--model", str(untrained_model_path),
+                 "--format", "json,obj,glb"])
+    printed = capsys.readouterr().out
+    assert code == 0
+    assert "skipped" in printed and "empty.jpg" in printed and "corrupt.png" in printed
+    assert "no person in" in printed and "wall.png" in printed
+    assert "UNTRAINED" in printed
+    assert "4 images: 1 bodies recovered, 1 without a person, 2 unreadable" in printed
+    params = json.loads((out / "person_params.json").read_text())
+    assert len(params["joints3d"]) == 24 and len(params["body_pose"]) == 23 and len(params["betas"]) == 10
+    assert params["keypoints"]["source"] == "mediapipe" and params["model_trained"] is False
+    mesh = trimesh.load(out / "person.glb", force="mesh")
+    assert len(mesh.vertices) == 13348
+    assert (out / "person.obj").stat().st_size > 0 and (out / "person_overlay.png").is_file()
+    assert sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == []
+
+
+def test_nothing_processable_exits_nonzero(tmp_path, capsys, untrained_model_path):
+    bad = tmp_path / "bad.jpg"
+    bad.write_bytes(b"nope")
+    assert main(["infer", str(bad), "--out", str(tmp_path / "o"), "--model", str(untrained_model_path)]) == 1
+
+
+def test_missing_model_and_bad_arguments_say_what_to_do(tmp_path, capsys):
+    assert main(["infer", str(SAMPLE_PHOTO), "--out", str(tmp_path), "--model", str(tmp_path / "none.pt")]) == 2
+    assert "model file not found" in capsys.readouterr().err
+    assert main(["infer", str(SAMPLE_PHOTO), "--out", str(tmp_path), "--format", "stl"]) == 2
+    assert "unknown --format stl" in capsys.readouterr().err
