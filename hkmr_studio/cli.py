@@ -26,7 +26,7 @@ def _build_parser() -> argparse.ArgumentParser:
                        help=f"comma-separated outputs besides the overlay PNG: {','.join(FORMATS)}")
     infer.add_argument("--device", default="auto", choices=["auto", "cpu", "gpu"])
     bench = sub.add_parser("bench", help="print speed benchmarks measured on this machine")
-    bench.add_argument("what", choices=["regressors", "fitting"], help="which benchmark")
+    bench.add_argument("what", choices=["regressors", "fitting", "pipeline"], help="which benchmark")
     bench.add_argument("--device", default=None, help="torch device (default: CPU, and the GPU too when present)")
     return parser
 
@@ -99,6 +99,10 @@ def main(argv: list[str] | None = None) -> int:
             from hkmr_studio.bench import regressors
 
             print(regressors.run(args.device))
+        elif args.what == "pipeline":
+            from hkmr_studio.bench import pipeline
+
+            print(pipeline.run())
         else:
             from hkmr_studio.bench import fitting
 

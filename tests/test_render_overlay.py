@@ -64,3 +64,15 @@ def test_crop_camera_translation_lands_the_body_on_its_crop():
     assert (persp - weak_px).norm(dim=-1).max() < 0.03 * box_size.item()
     origin = perspective_project(transl[:, None], focal, principal)[0, 0]
     assert torch.allclose(origin, box_center[0] + box_size / 2 * camera[0, 0] * camera[0, 1:], atol=1e-3)
+
+
+def test_reused_renderer_follows_moving_meshes_and_new_colours(renderer):
+    camera = PinholeCamera(focal_length=600.0, cx=320.0, cy=240.0, width=640, height=480)
+    verts, faces = _box((0.0, 0.0, 4.0), 0.1)
+    first = renderer.render([(verts, faces, (1.0, 0.0, 0.0))], camera)
+    second = renderer.render([(verts + np.array([0.5, 0.0, 0.0]), faces, (0.0, 0.0, 1.0))], camera)
+    xs1 = np.nonzero(first[..., 3] > 0)[1].mean()
+    ys, xs2 = np.nonzero(second[..., 3] > 0)
+    assert abs((xs2.mean() - xs1) - 600.0 * 0.5 / 4.0) < 3.0  # moved by f * dx / z pixels
+    covered = second[ys, xs2]
+    assert covered[:, 2].mean() > covered[:, 0].mean()  # blue now, not red

@@ -49,9 +49,37 @@ class MeshRenderer:
         self._plotter = pv.Plotter(off_screen=True, window_size=(64, 64), lighting="three lights")
         self._plotter.set_background("black")
         self._actors: list = []
+        self._meshes: list = []  # PolyData per actor, updated in place while the topology stays the same
+        self._faces: list[np.ndarray] = []
 
     def close(self) -> None:
         self._plotter.close()
+
+    def _update_meshes(self, meshes: list[tuple[np.ndarray, np.ndarray, np.ndarray | tuple[float, float, float]]]) -> None:
+        """Move the existing actors' points when the topology and colouring are unchanged; rebuild them otherwise."""
+        same = len(meshes) == len(self._meshes) and all(
+            faces is old_faces or np.array_equal(faces, old_faces)
+            for (_, faces, _), old_faces in zip(meshes, self._faces)
+        ) and all(not (isinstance(c, np.ndarray) and c.ndim == 2) for _, _, c in meshes)
+        if same:
+            for (vertices, _, color), mesh, actor in zip(meshes, self._meshes, self._actors):
+                mesh.points = np.asarray(vertices, dtype=np.float32)
+                mesh.Modified()
+                actor.prop.color = tuple(color)
+            return
+        for actor in self._actors:
+            self._plotter.remove_actor(actor, render=False)
+        self._actors, self._meshes, self._faces = [], [], []
+        for vertices, faces, color in meshes:
+            mesh = self._pv.PolyData(np.asarray(vertices, dtype=np.float32), _faces_to_vtk(np.asarray(faces)))
+            if isinstance(color, np.ndarray) and color.ndim == 2:
+                mesh.point_data["rgb"] = (np.clip(color, 0, 1) * 255).astype(np.uint8)
+                actor = self._plotter.add_mesh(mesh, scalars="rgb", rgb=True, smooth_shading=True, render=False)
+            else:
+                actor = self._plotter.add_mesh(mesh, color=tuple(color), smooth_shading=True, render=False)
+            self._actors.append(actor)
+            self._meshes.append(mesh)
+            self._faces.append(faces)
 
     def render(
         self,
@@ -65,18 +93,9 @@ class MeshRenderer:
         factor = min(1.0, MAX_RENDER_SIDE / max(camera.width, camera.height))
         cam = camera.scaled(factor)
         pl = self._plotter
-        for actor in self._actors:
-            pl.remove_actor(actor, render=False)
-        self._actors = []
-        for vertices, faces, color in meshes:
-            mesh = self._pv.PolyData(np.asarray(vertices, dtype=np.float32), _faces_to_vtk(np.asarray(faces)))
-            if isinstance(color, np.ndarray) and color.ndim == 2:
-                mesh.point_data["rgb"] = (np.clip(color, 0, 1) * 255).astype(np.uint8)
-                actor = pl.add_mesh(mesh, scalars="rgb", rgb=True, smooth_shading=True, render=False)
-            else:
-                actor = pl.add_mesh(mesh, color=tuple(color), smooth_shading=True, render=False)
-            self._actors.append(actor)
-        pl.window_size = (cam.width, cam.height)
+        self._update_meshes(meshes)
+        if tuple(pl.window_size) != (cam.width, cam.height):
+            pl.window_size = (cam.width, cam.height)  # setting it renders a frame: only when it changes
         vtk_cam = pl.camera
         vtk_cam.position = (0.0, 0.0, 0.0)
         vtk_cam.focal_point = (0.0, 0.0, 1.0)
