@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from hkmr_studio.render.llvm_guard import load_triton_before_opengl
+
 os.environ.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkEGLRenderWindow")  # offscreen without an X server
 
 #: Longest image side rendered at full resolution; larger photos are rendered smaller and scaled up.
@@ -43,6 +45,7 @@ class MeshRenderer:
     """Renders one or more meshes (RGBA) with a pinhole camera; reuse one instance: VTK start-up costs ~1 s."""
 
     def __init__(self) -> None:
+        load_triton_before_opengl()
         import pyvista as pv
 
         self._pv = pv
