@@ -1,0 +1,242 @@
+"""SMPLify (Bogo et al. 2016, as SPIN runs it) on MediaPipe-33 keypoints, fast enough to follow a dragged keypoint.
+
+Stage 1 fits the camera translation and global orientation to the torso keypoints, with a depth regulariser keeping
+the initial distance; stage 2 fits body pose, betas and orientation (translation optional) to all keypoints with a
+confidence-weighted Geman-McClure reprojection loss, a pose prior, an elbow/knee angle prior and a shape prior.
+The loop poses only joints and the landmarks' few vertices (`BodyLandmarks`); the mesh is built once at the end.
+
+Frames: parameters in the camera frame (OpenCV: x right, y down, z forward), metres; keypoints in image pixels.
+Keypoints: (B, 33, 2) in MediaPipe order (COCO-17 as the subset `pipeline.keypoints.COCO17_FROM_MEDIAPIPE33` with the
+rest weighted 0), weights (B, 33) >= 0, e.g. visibility, larger for keypoints the user pinned.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import torch
+
+from hkmr_studio.body import kinematics
+from hkmr_studio.body.landmarks import BodyLandmarks
+from hkmr_studio.body.model import BodyModel
+from hkmr_studio.fitting.priors import elbow_knee_angle_prior, load_pose_prior
+from hkmr_studio.fitting.result import FitResult, chain_means, root_aligned_change_mm
+from hkmr_studio.geometry.cameras import perspective_project
+
+#: MediaPipe indices of the shoulders and hips: what stage 1 aligns.
+TORSO_LANDMARKS = (11, 12, 23, 24)
+MIN_KEYPOINTS = 4
+PINNED_WEIGHT = 5.0
+
+
+@dataclass
+class SMPLifyConfig:
+    """Weights follow SPIN's SMPLify (sigma in pixels); iteration counts are tuned for interactive refits."""
+
+    camera_model: str = "perspective"  # or "weak": scaled orthographic with s = focal / depth
+    camera_iterations: int = 10
+    body_iterations: int = 30
+    learning_rate: float = 0.03  # Adam's, camera stage
+    fit_shape: bool = True  # False for drag refits: the person's build does not change when a wrist moves
+    sigma_px: float = 100.0
+    pose_prior: str = "gmm"
+    pose_prior_weight: float = 4.78
+    angle_prior_weight: float = 15.2
+    shape_prior_weight: float = 5.0
+    depth_weight: float = 100.0
+    fit_translation_in_body_stage: bool = True
+    frozen_joints: tuple[int, ...] = ()
+    frozen_chains: tuple[str, ...] = ()
+    relative_tolerance: float = 1e-4
+    return_vertices: bool = False
+
+
+def drag_refit_config(**overrides: object) -> SMPLifyConfig:
+    """Settings for refits after the user drags a keypoint: the build, the camera and the body's overall orientation
+    stay as they were, and a stronger pull toward the start keeps untouched parts in place."""
+    settings = {"fit_shape": False, "fit_translation_in_body_stage": False, "frozen_joints": (0,),
+                "camera_iterations": 0, "pose_prior_weight": 10.0, "body_iterations": 60}
+    return SMPLifyConfig(**{**settings, **overrides})
+
+
+def _gmof(residual: torch.Tensor, sigma: float) -> torch.Tensor:
+    """Geman-McClure robust error per 2D residual (..., 2) -> (...)."""
+    squared = residual.pow(2).sum(-1)
+    return sigma**2 * squared / (squared + sigma**2)
+
+
+def _frozen_mask(config: SMPLifyConfig, device: torch.device) -> torch.Tensor:
+    """(24,) bool: joints whose rotation stays at the initialisation."""
+    frozen = torch.zeros(kinematics.NUM_JOINTS, dtype=torch.bool, device=device)
+    for j in config.frozen_joints:
+        frozen[j] = True
+    for name in config.frozen_chains:
+        frozen[list(kinematics.CHAIN_BY_NAME[name].joints)] = True
+    return frozen
+
+
+def _degenerate_reason(keypoints: torch.Tensor, weights: torch.Tensor) -> str:
+    """Why the keypoints cannot constrain a body, or "" when they can (checked per sample, first failure wins)."""
+    for b in range(keypoints.shape[0]):
+        used = weights[b] > 0
+        if int(used.sum()) < MIN_KEYPOINTS:
+            return f"fewer than {MIN_KEYPOINTS} usable keypoints: mark more keypoints visible or add them"
+        pts = keypoints[b, used].double()
+        spread = torch.linalg.svdvals(pts - pts.mean(0))
+        if spread[0] < 1.0 or spread[1] < 1e-3 * spread[0]:
+            return "the usable keypoints lie on one line (or one point): a body cannot be fitted to them"
+    return ""
+
+
+@contextmanager
+def single_thread_for_one_body(keypoints: torch.Tensor) -> Iterator[None]:
+    """Run a one-body CPU fit on one thread: its tensors are tiny and thread hand-offs cost more than they save
+    (8x slower on a busy 2-core machine). The thread count is process-wide; it is restored afterwards."""
+    if keypoints.shape[0] != 1 or keypoints.device.type != "cpu":
+        yield
+        return
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+class SMPLify:
+    """Refits bodies to 2D keypoints with a perspective camera; construct once per body, reuse for every refit."""
+
+    def __init__(self, body: BodyModel, config: SMPLifyConfig | None = None) -> None:
+        self.body = body
+        self.config = config or SMPLifyConfig()
+        self.landmarks = BodyLandmarks(body)
+
+    def _project(self, params: dict[str, torch.Tensor], focal: float, principal: torch.Tensor) -> torch.Tensor:
+        """(B, 33, 2) pixels of the body's landmarks under the configured camera model."""
+        points = self.landmarks(params["global_orient"], params["body_pose"], params["betas"]).landmarks
+        transl = params["transl"]
+        if self.config.camera_model == "weak":
+            # Scaled orthographic: every point at the body origin's depth (HMR's camera, s = f / tz).
+            scale = focal / transl[:, 2:].clamp_min(1e-3)
+            return scale[:, None] * (points[..., :2] + transl[:, None, :2]) + principal[:, None]
+        return perspective_project(points + transl[:, None], focal, principal)
+
+    def fit(
+        self,
+        keypoints: torch.Tensor,
+        weights: torch.Tensor,
+        init: dict[str, torch.Tensor],
+        focal_length: float,
+        principal_point: torch.Tensor,
+    ) -> FitResult:
+        """Fit from `init` (global_orient (B,3), body_pose (B,69), betas (B,10), transl (B,3)); inputs are not
+        modified. principal_point: (B, 2) pixels. NaN keypoints count as weight 0."""
+        with single_thread_for_one_body(keypoints):
+            return self._fit(keypoints, weights, init, focal_length, principal_point)
+
+    def _fit(self, keypoints: torch.Tensor, weights: torch.Tensor, init: dict[str, torch.Tensor],
+             focal_length: float, principal_point: torch.Tensor) -> FitResult:
+        cfg = self.config
+        finite = torch.isfinite(keypoints).all(-1)
+        weights = torch.where(finite, weights.clamp_min(0), torch.zeros_like(weights))
+        target = torch.where(finite[..., None], keypoints, torch.zeros_like(keypoints))
+        params = {k: init[k].detach().clone() for k in ("global_orient", "body_pose", "betas", "transl")}
+        with torch.no_grad():
+            before_2d = self._project(params, focal_length, principal_point)
+            before_joints = self.body.joints_only(params["global_orient"], params["body_pose"], params["betas"])
+        error_before = torch.where(weights > 0, (before_2d - target).norm(dim=-1), torch.full_like(weights, torch.nan))
+        reason = _degenerate_reason(target, weights)
+        if reason:
+            return self._result("degenerate", reason, params, error_before, error_before, before_joints, 0, {},
+                                focal_length, principal_point)
+        prior, note = load_pose_prior(cfg.pose_prior, params["body_pose"])
+        frozen = _frozen_mask(cfg, keypoints.device)
+        iterations = self._camera_stage(params, target, weights, focal_length, principal_point)
+        terms: dict[str, float] = {}
+        iterations += self._body_stage(params, target, weights, focal_length, principal_point, prior, frozen, terms)
+        with torch.no_grad():
+            after_2d = self._project(params, focal_length, principal_point)
+        error_after = torch.where(weights > 0, (after_2d - target).norm(dim=-1), torch.full_like(weights, torch.nan))
+        return self._result("ok", note, params, error_before, error_after, before_joints, iterations, terms,
+                            focal_length, principal_point)
+
+    def _camera_stage(self, params: dict[str, torch.Tensor], target: torch.Tensor, weights: torch.Tensor,
+                      focal: float, principal: torch.Tensor) -> int:
+        cfg = self.config
+        torso = list(TORSO_LANDMARKS)
+        if cfg.camera_iterations == 0 or int((weights[:, torso] > 0).sum(-1).min()) < 2:
+            return 0  # too little torso to align: keep the initial camera
+        init_depth = params["transl"][:, 2].clone()
+        free = {k: params[k].requires_grad_(True) for k in ("transl", "global_orient")}
+        optimizer = torch.optim.Adam(free.values(), lr=cfg.learning_rate)
+        for _ in range(cfg.camera_iterations):
+            projected = self._project(params, focal, principal)
+            data = (weights[:, torso] ** 2 * (projected[:, torso] - target[:, torso]).pow(2).sum(-1)).sum(-1)
+            depth = cfg.depth_weight**2 * (params["transl"][:, 2] - init_depth).pow(2)
+            loss = (data + depth).sum()
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        for value in free.values():
+            value.requires_grad_(False)
+        return cfg.camera_iterations
+
+    def _body_stage(self, params: dict[str, torch.Tensor], target: torch.Tensor, weights: torch.Tensor,
+                    focal: float, principal: torch.Tensor, prior, frozen: torch.Tensor,
+                    terms: dict[str, float]) -> int:
+        cfg = self.config
+        names = (["global_orient", "body_pose"] + (["betas"] if cfg.fit_shape else [])
+                 + (["transl"] if cfg.fit_translation_in_body_stage else []))
+        init_pose = torch.cat([params["global_orient"], params["body_pose"]], dim=1).clone()
+        keep = frozen.repeat_interleave(3)  # (72,)
+        free = {k: params[k].requires_grad_(True) for k in names}
+        optimizer = torch.optim.LBFGS(free.values(), lr=1.0, max_iter=cfg.body_iterations,
+                                      tolerance_change=cfg.relative_tolerance, line_search_fn="strong_wolfe")
+        named: dict[str, torch.Tensor] = {}
+
+        def closure() -> torch.Tensor:
+            full = torch.where(keep, init_pose, torch.cat([params["global_orient"], params["body_pose"]], dim=1))
+            current = dict(params, global_orient=full[:, :3], body_pose=full[:, 3:])
+            projected = self._project(current, focal, principal)
+            named.update({
+                "reprojection": (weights**2 * _gmof(projected - target, cfg.sigma_px)).sum(-1),
+                "pose_prior": cfg.pose_prior_weight**2 * prior(current["body_pose"]),
+                "angle_prior": cfg.angle_prior_weight**2 * elbow_knee_angle_prior(current["body_pose"]),
+                "shape_prior": cfg.shape_prior_weight**2 * params["betas"].pow(2).sum(-1),
+            })
+            loss = sum(v.sum() for v in named.values())
+            optimizer.zero_grad()
+            loss.backward()
+            return loss
+
+        optimizer.step(closure)
+        iterations = int(optimizer.state[optimizer._params[0]].get("n_iter", 0))
+        terms.update({k: float(v.detach().sum()) for k, v in named.items()})
+        with torch.no_grad():
+            full = torch.where(keep, init_pose, torch.cat([params["global_orient"], params["body_pose"]], dim=1))
+            params["global_orient"], params["body_pose"] = full[:, :3].clone(), full[:, 3:].clone()
+        for value in params.values():
+            value.requires_grad_(False)
+        return iterations
+
+    def _result(self, status: str, message: str, params: dict[str, torch.Tensor], error_before: torch.Tensor,
+                error_after: torch.Tensor, before_joints: torch.Tensor, iterations: int, terms: dict[str, float],
+                focal: float, principal: torch.Tensor) -> FitResult:
+        params = {k: v.detach() for k, v in params.items()}
+        with torch.no_grad():
+            after_joints = self.body.joints_only(params["global_orient"], params["body_pose"], params["betas"])
+            vertices = None
+            if self.config.return_vertices:
+                vertices = self.body(params["global_orient"], params["body_pose"], params["betas"],
+                                     params["transl"]).vertices
+        change = root_aligned_change_mm(before_joints, after_joints)
+        return FitResult(
+            status=status, message=message, global_orient=params["global_orient"], body_pose=params["body_pose"],
+            betas=params["betas"], transl=params["transl"], error2d_before=error_before, error2d_after=error_after,
+            joint_change_mm=change, chain_change_mm=chain_means(change), iterations=iterations, loss_terms=terms,
+            camera={"type": self.config.camera_model, "focal_length_px": focal,
+                    "principal_point_px": principal.detach().cpu().tolist()},
+            vertices=vertices,
+        )
