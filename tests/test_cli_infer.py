@@ -53,3 +53,18 @@ def test_missing_model_and_bad_arguments_say_what_to_do(tmp_path, capsys):
     assert "model file not found" in capsys.readouterr().err
     assert main(["infer", str(SAMPLE_PHOTO), "--out", str(tmp_path), "--format", "stl"]) == 2
     assert "unknown --format stl" in capsys.readouterr().err
+
+
+def test_refine_fits_the_body_to_the_detected_keypoints(tmp_path, capsys, untrained_model_path):
+    """Even from an untrained regressor's start, SMPLify pulls the body onto the keypoints MediaPipe found."""
+    out = tmp_path / "out"
+    assert main(["infer", str(SAMPLE_PHOTO), "--out", str(out), "--model", str(untrained_model_path), "--refine"]) == 0
+    params = json.loads((out / f"{SAMPLE_PHOTO.stem}_params.json").read_text())
+    assert params["result"] == "fit"
+    joints2d = np.array(params["joints2d"])
+    kp = np.array(params["keypoints"]["xy"])
+    visible = np.array(params["keypoints"]["visibility"]) > 0.5
+    # Left and right wrists (SMPL 20/21) land near MediaPipe's wrists (15/16) when those are visible.
+    for smpl, mp in ((20, 15), (21, 16)):
+        if visible[mp]:
+            assert np.linalg.norm(joints2d[smpl] - kp[mp]) < 60.0

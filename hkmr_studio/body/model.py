@@ -158,5 +158,6 @@ def load_body_model(path: str | Path | None = None, dtype: torch.dtype = torch.f
     resolved = str(Path(path).resolve()) if path is not None else str(embedded_body_path().resolve())
     key = (resolved, dtype)
     if key not in _cache:
-        _cache[key] = BodyModel(path, dtype=dtype)
+        with torch.inference_mode(False):  # a body first needed inside inference mode must still serve fitting
+            _cache[key] = BodyModel(path, dtype=dtype)
     return _cache[key]

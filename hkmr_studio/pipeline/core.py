@@ -20,6 +20,7 @@ import torch
 
 from hkmr_studio.body.model import BodyModel, load_body_model
 from hkmr_studio.checkpoints import DEFAULT_MODEL, LoadedModel, load_checkpoint
+from hkmr_studio.fitting.smplify import SMPLify, SMPLifyConfig
 from hkmr_studio.geometry.cameras import (
     assumed_focal_length,
     crop_camera_to_image_translation,
@@ -100,6 +101,7 @@ class Pipeline:
         self._model: LoadedModel | None = None
         self._body: BodyModel | None = None
         self._detector: PoseDetector | None = None
+        self._fitter: SMPLify | None = None
 
     @property
     def model(self) -> LoadedModel:
@@ -202,8 +204,24 @@ class Pipeline:
             joints2d=joints2d[0].numpy(),
         )
 
-    def _refine(self, result: PipelineResult) -> None:
-        raise NotImplementedError
+    def _refine(self, result: PipelineResult, config: SMPLifyConfig | None = None) -> None:
+        """SMPLify from the regressor's body on the result's keypoints (visibility as weights); fills fit fields."""
+        reg, kp = result.regression, result.keypoints
+        if self._fitter is None:
+            self._fitter = SMPLify(self.body)
+        fitter = self._fitter if config is None else SMPLify(self.body, config)
+        init = {name: torch.as_tensor(getattr(reg, name), dtype=torch.float32)[None]
+                for name in ("global_orient", "body_pose", "betas", "transl")}
+        weights = torch.as_tensor(kp.visibility * kp.present, dtype=torch.float32)[None]
+        report = fitter.fit(torch.as_tensor(kp.xy, dtype=torch.float32)[None], weights, init, result.focal_length,
+                            torch.tensor([result.principal_point], dtype=torch.float32))
+        result.fit_report = report
+        if not report.ok:
+            result.messages.append(f"Refinement skipped: {report.message}")
+            return
+        if report.message:
+            result.messages.append(report.message)
+        result.fit = self._body_estimate(result, (report.global_orient, report.body_pose, report.betas, report.transl))
 
 
 class _StageTimer:
