@@ -9,11 +9,9 @@ import cv2
 
 from hkmr_studio.atomic import atomic_write_bytes
 from hkmr_studio.export import DEFAULT_FORMATS
-from hkmr_studio.export.fbx import FbxExportError, write_fbx
-from hkmr_studio.export.frames import camera_to_yup
-from hkmr_studio.export.meshes import write_glb, write_obj
-from hkmr_studio.export.params import select_body, write_params_json, write_params_npz
-from hkmr_studio.export.rig import make_rig
+from hkmr_studio.export.fbx import FbxExportError
+from hkmr_studio.export.files import export_file_name, write_export
+from hkmr_studio.export.params import select_body
 from hkmr_studio.pipeline.core import Pipeline, PipelineResult
 from hkmr_studio.pipeline.detection import Box
 from hkmr_studio.pipeline.images import ImageLoadError, load_image
@@ -70,16 +68,7 @@ def write_outputs(result: PipelineResult, pipeline: Pipeline, renderer: MeshRend
     overlay = overlay_image(result, renderer, body, faces)
     ok, png = cv2.imencode(".png", cv2.cvtColor(overlay, cv2.COLOR_RGB2BGR))
     written = [atomic_write_bytes(out_dir / f"{stem}_overlay.png", png.tobytes())]
-    vertices_yup = camera_to_yup(body.vertices)
-    writers = {
-        "json": lambda: write_params_json(out_dir / f"{stem}_params.json", result),
-        "npz": lambda: write_params_npz(out_dir / f"{stem}_params.npz", result),
-        "obj": lambda: write_obj(out_dir / f"{stem}.obj", vertices_yup, faces),
-        "glb": lambda: write_glb(out_dir / f"{stem}.glb", vertices_yup, faces),
-        "fbx": lambda: write_fbx(out_dir / f"{stem}.fbx", make_rig(pipeline.body, body.global_orient,
-                                                                  body.body_pose, body.betas, body.transl)),
-    }
-    written += [writers[f]() for f in formats]
+    written += [write_export(out_dir / export_file_name(stem, f), f, result, pipeline.body) for f in formats]
     return written
 
 

@@ -9,9 +9,12 @@ from pathlib import Path
 from hkmr_studio.checkpoints import DEFAULT_MODEL
 from hkmr_studio.export import DEFAULT_FORMATS, FORMATS
 
+SUBCOMMANDS = ("doctor", "infer", "bench")
+
 
 def _build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="hkmr-studio", description="Interactive 3D human mesh recovery with HKMR.")
+    parser = argparse.ArgumentParser(prog="hkmr-studio", description="Interactive 3D human mesh recovery with HKMR.",
+                                     epilog="Without a command it opens the window: hkmr-studio [--body FILE] [IMAGE ...]")
     parser.add_argument("--body", help="a SMPL-format body file (.pkl/.npz) instead of the embedded open body")
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("doctor", help="report the body model, device, MediaPipe models, display and versions")
@@ -86,7 +89,28 @@ def _infer(args: argparse.Namespace) -> int:
     return 0 if report.processed else 1
 
 
+def _names_a_command(argv: list[str]) -> bool:
+    """Whether the arguments ask for a subcommand or for help (else they open the window, with image paths)."""
+    if "-h" in argv or "--help" in argv:
+        return True
+    words = [a for i, a in enumerate(argv) if not a.startswith("-") and (i == 0 or argv[i - 1] != "--body")]
+    return bool(words) and words[0] in SUBCOMMANDS
+
+
+def _window(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="hkmr-studio", description="Open the HKMR Studio window.")
+    parser.add_argument("--body", help="a SMPL-format body file (.pkl/.npz) instead of the embedded open body")
+    parser.add_argument("images", nargs="*", help="photos to open")
+    args = parser.parse_args(argv)
+    from hkmr_studio.gui.app import run
+
+    return run(args.images, body=args.body)
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if not _names_a_command(argv):
+        return _window(argv)
     args = _build_parser().parse_args(argv)
     if args.command == "doctor":
         from hkmr_studio import doctor
@@ -107,8 +131,6 @@ def main(argv: list[str] | None = None) -> int:
             from hkmr_studio.bench import fitting
 
             print(fitting.run())
-        return 0
-    _build_parser().print_help()
     return 0
 
 

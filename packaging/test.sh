@@ -5,6 +5,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 ensure_system_packages
 ensure_venv "test,train,fbx,efficientnet"
 cd "$REPO_ROOT"
-export QT_QPA_PLATFORM="${QT_QPA_PLATFORM:-offscreen}"
+# The window's tests need a real X display for VTK's OpenGL inside Qt (QT_QPA_PLATFORM=offscreen cannot host
+# pyvistaqt's QtInteractor): pytest-xvfb starts a private Xvfb for the session, so no window reaches your screen.
+unset QT_QPA_PLATFORM
 export VTK_DEFAULT_OPENGL_WINDOW="${VTK_DEFAULT_OPENGL_WINDOW:-vtkEGLRenderWindow}"
 exec "$VENV/bin/python" -m pytest -p no:cacheprovider "$@"

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from hkmr_studio.geometry.crops import CROP_MARGIN, crop_boxes_from_points
+from hkmr_studio.render.llvm_guard import load_triton_before_opengl
 from hkmr_studio.pipeline.keypoints import NUM_LANDMARKS, Keypoints2D
 
 #: Images (or box crops) whose longest side exceeds this are downscaled for MediaPipe; results are mapped back.
@@ -59,6 +60,7 @@ class PoseDetector:
     """
 
     def __init__(self) -> None:
+        load_triton_before_opengl()  # MediaPipe's GPU-less graph still loads Mesa's LLVM under a display
         import mediapipe  # imported here: heavy (jax, matplotlib), and only the detector needs it
 
         # Complexity 0 and 2 download their models at run time; 1 ships inside the mediapipe 0.10.21 wheel.

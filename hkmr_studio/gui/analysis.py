@@ -1,0 +1,167 @@
+"""What the window asks of the pipeline and what it gets back (Qt-free).
+
+`Engine.analyse` is a generator: it yields a line for the status bar before each stage and returns an `Analysis`,
+so a thread worker can stop it between stages. An Engine holds MediaPipe and an offscreen VTK renderer, both tied
+to the thread that created them: call every Engine method from one thread.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Generator
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from hkmr_studio.body.safe_pickle import BodyFileFormatError, UnsafeBodyFileError
+from hkmr_studio.checkpoints import ModelFileError
+from hkmr_studio.export.fbx import FbxExportError
+from hkmr_studio.export.frames import camera_to_yup
+from hkmr_studio.pipeline.core import Pipeline, PipelineResult
+from hkmr_studio.pipeline.images import ImageLoadError, LoadedImage
+from hkmr_studio.pipeline.keypoints import Keypoints2D
+from hkmr_studio.render.colors import vertex_chain_colors
+from hkmr_studio.render.compose import photo_camera
+from hkmr_studio.render.llvm_guard import load_triton_before_opengl
+from hkmr_studio.render.overlay import MESH_COLOR_RGB, MeshRenderer
+
+REFINE_UNAVAILABLE = "SMPLify refinement is not available in this version yet; the regressor's body is still shown."
+GPU_OUT_OF_MEMORY = "The GPU ran out of memory, so HKMR Studio switched the device to the CPU and ran again."
+
+
+class RefineUnavailableError(RuntimeError):
+    """The pipeline cannot refine yet (SMPLify is not wired in)."""
+
+
+@dataclass(frozen=True)
+class Request:
+    """One pipeline run. model: shipped name or checkpoint path; device: auto | cpu | gpu; body_path: None for the
+    embedded body; keypoints: given instead of detection (pixels of `image`)."""
+
+    image: LoadedImage
+    model: str
+    device: str
+    body_path: str | None = None
+    refine: bool = False
+    keypoints: Keypoints2D | None = None
+
+    @property
+    def pipeline_key(self) -> tuple[str, str, str | None]:
+        return self.model, self.device, self.body_path
+
+
+@dataclass(eq=False)
+class Analysis:
+    """A finished run. mesh_layer: (H, W, 4) RGBA uint8, the best body rendered with the photo's camera (None when no
+    body was found). faces (F, 3) and vertex_colors (V, 3) in [0, 1] (chain colours) belong to the body model.
+    timings: seconds per stage, the pipeline's plus "render"."""
+
+    request: Request
+    result: PipelineResult
+    faces: np.ndarray
+    vertex_colors: np.ndarray
+    mesh_layer: np.ndarray | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def image(self) -> LoadedImage:
+        """The photo or frame this analysis belongs to."""
+        return self.result.image
+
+    def vertices_yup(self) -> np.ndarray | None:
+        """(V, 3) the best body's vertices in the Y-up view frame (metres), the frame of the 3D view and exports."""
+        body = self.result.best
+        return None if body is None else camera_to_yup(body.vertices)
+
+    def joints_yup(self) -> np.ndarray | None:
+        """(24, 3) the best body's joints in the Y-up view frame (metres)."""
+        body = self.result.best
+        return None if body is None else camera_to_yup(body.joints3d)
+
+
+class Engine:
+    """The pipeline and renderer the window runs, rebuilt when the model, device or body changes."""
+
+    def __init__(self) -> None:
+        self._pipeline: Pipeline | None = None
+        self._key: tuple[str, str, str | None] | None = None
+        self._renderer: MeshRenderer | None = None
+        self._colors: tuple[object, np.ndarray] | None = None  # (body model, its chain colours)
+
+    def pipeline_for(self, request: Request) -> Pipeline:
+        if self._pipeline is None or self._key != request.pipeline_key:
+            self.close_pipeline()
+            self._pipeline = Pipeline(model=request.model, body_path=request.body_path, device=request.device)
+            self._key = request.pipeline_key
+        return self._pipeline
+
+    def close_pipeline(self) -> None:
+        if self._pipeline is not None:
+            self._pipeline.close()
+        self._pipeline, self._key = None, None
+
+    def close(self) -> None:
+        """Release MediaPipe and VTK; the Engine can be used again afterwards."""
+        self.close_pipeline()
+        if self._renderer is not None:
+            self._renderer.close()
+            self._renderer = None
+
+    def _chain_colors(self, pipeline: Pipeline) -> np.ndarray:
+        if self._colors is None or self._colors[0] is not pipeline.body:
+            self._colors = (pipeline.body, vertex_chain_colors(pipeline.body.lbs_weights.detach().cpu().numpy()))
+        return self._colors[1]
+
+    def analyse(self, request: Request) -> Generator[str, None, Analysis]:
+        """Run the request, yielding what is about to happen before each stage."""
+        yield "Loading the models…"
+        load_triton_before_opengl()  # MediaPipe creates an OpenGL context when a display exists (see llvm_guard)
+        pipeline = self.pipeline_for(request)
+        _ = pipeline.body, pipeline.model, pipeline.detector  # load each now, so the next stage is the run alone
+        yield "Refining with SMPLify…" if request.refine else "Recovering the body…"
+        try:
+            result = pipeline.run(request.image, keypoints=request.keypoints, refine=request.refine)
+        except NotImplementedError as exc:
+            if not request.refine:
+                raise
+            raise RefineUnavailableError(REFINE_UNAVAILABLE) from exc
+        analysis = Analysis(request, result, pipeline.body.faces, self._chain_colors(pipeline),
+                            timings=dict(result.timings))
+        if result.best is None:
+            return analysis
+        yield "Drawing the overlay…"
+        start = time.perf_counter()
+        if self._renderer is None:
+            self._renderer = MeshRenderer()
+        analysis.mesh_layer = self._renderer.render([(result.best.vertices, analysis.faces, MESH_COLOR_RGB)],
+                                                    photo_camera(result))
+        analysis.timings["render"] = time.perf_counter() - start
+        return analysis
+
+
+#: Failures the user can act on; anything else is a bug and is logged with its traceback.
+EXPECTED_ERRORS = (torch.cuda.OutOfMemoryError, ImageLoadError, ModelFileError, RefineUnavailableError,
+                   BodyFileFormatError, UnsafeBodyFileError, FbxExportError, OSError)
+
+
+def is_bug(exc: BaseException) -> bool:
+    """Whether `exc` is not one of the failures a user can act on (those get a message only)."""
+    return not isinstance(exc, EXPECTED_ERRORS) and not (isinstance(exc, NotImplementedError) and str(exc))
+
+
+def explain_error(exc: BaseException) -> str:
+    """A message for the user about an exception from a run or an export: what went wrong and what to do."""
+    if isinstance(exc, torch.cuda.OutOfMemoryError):
+        return GPU_OUT_OF_MEMORY
+    if isinstance(exc, (ImageLoadError, ModelFileError, RefineUnavailableError)):
+        return str(exc)
+    if isinstance(exc, (BodyFileFormatError, UnsafeBodyFileError)):
+        return f"The body model could not be loaded: {exc}. Choose another body file in Preferences."
+    if isinstance(exc, FbxExportError):
+        return f"The FBX file was not written: {exc}"
+    if isinstance(exc, OSError):
+        return f"A file could not be read or written: {exc}"
+    if not is_bug(exc):
+        return f"Not supported yet: {exc}"
+    return f"Unexpected error ({type(exc).__name__}: {exc}). The details are in the log; please report it."

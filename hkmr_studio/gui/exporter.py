@@ -1,0 +1,88 @@
+"""Exports from the window, written off the GUI thread (FBX goes through Blender and takes seconds)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+from superqt.utils import FunctionWorker
+
+from hkmr_studio.body.model import BodyModel, load_body_model
+from hkmr_studio.export.files import write_export
+from hkmr_studio.gui.analysis import explain_error, is_bug
+from hkmr_studio.gui.state import Document, Level, StudioState
+from hkmr_studio.gui.workers import SerialWorkers
+from hkmr_studio.pipeline.core import PipelineResult
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ExportReport:
+    """Files written, and a message per file that could not be."""
+
+    written: list[Path] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+
+
+def write_exports(targets: list[tuple[Path, str]], result: PipelineResult, body: BodyModel) -> ExportReport:
+    """Write each (path, format); one failure does not stop the others."""
+    report = ExportReport()
+    for path, fmt in targets:
+        try:
+            report.written.append(write_export(path, fmt, result, body))
+        except Exception as exc:  # any failure is reported per file, and the rest still get written
+            log.log(logging.ERROR if is_bug(exc) else logging.WARNING, "export of %s failed", path,
+                    exc_info=exc if is_bug(exc) else None)
+            report.failures.append(f"{path.name}: {explain_error(exc)}")
+    return report
+
+
+class ExportController(QObject):
+    """Writes the current body in the chosen formats and reports what happened as messages."""
+
+    finished = Signal(object)  # ExportReport
+
+    def __init__(self, state: StudioState, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._state = state
+        self._workers = SerialWorkers(self)
+        self._closed = False
+
+    def export(self, document: Document | None, targets: list[tuple[Path, str]]) -> bool:
+        """Start writing; False (with a message) when there is no body to export."""
+        analysis = document.analysis if document is not None else None
+        if analysis is None or not analysis.result.found:
+            self._state.notify(Level.INFO, "There is no recovered body to export yet: open a photo of a person first.")
+            return False
+        body = load_body_model(analysis.request.body_path)  # cached: the one the analysis was made with
+        worker = FunctionWorker(write_exports, targets, analysis.result, body)
+        worker.returned.connect(self._on_returned)
+        worker.errored.connect(self._on_errored)
+        self._workers.start(worker)
+        self._state.progress.emit(f"Exporting {', '.join(p.name for p, _ in targets)}…")
+        return True
+
+    def shutdown(self) -> None:
+        self._closed = True
+        self._workers.wait()
+
+    def _on_returned(self, report: ExportReport) -> None:
+        if self._closed:
+            return
+        self._state.progress.emit("")
+        if report.written:
+            folder = report.written[0].parent
+            self._state.notify(Level.INFO, f"Saved {', '.join(p.name for p in report.written)} in {folder}.")
+        for text in report.failures:
+            self._state.notify(Level.ERROR, text)
+        self.finished.emit(report)
+
+    def _on_errored(self, exc: Exception) -> None:
+        if not self._closed:
+            self._state.progress.emit("")
+            log.error("export failed", exc_info=exc)
+            self._state.notify(Level.ERROR, explain_error(exc))
+            self.finished.emit(ExportReport(failures=[explain_error(exc)]))

@@ -1,0 +1,163 @@
+"""Runs the pipeline for the window off the GUI thread: one run at a time, the newest request waiting behind it.
+
+A new request replaces a waiting one (live frames are dropped, never queued) and, unless it asks otherwise, stops
+the running one at its next stage. Results, errors and progress come back as state changes and messages.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import partial
+
+import torch
+from PySide6.QtCore import QObject, Signal
+from superqt.utils import FunctionWorker, GeneratorWorker
+
+from hkmr_studio.gui.analysis import Analysis, Engine, RefineUnavailableError, Request, explain_error, is_bug
+from hkmr_studio.gui.state import Document, Level, Status, StudioState
+from hkmr_studio.gui.workers import SerialWorkers, WorkerError, reporting
+from hkmr_studio.pipeline.images import LoadedImage
+
+log = logging.getLogger(__name__)
+
+
+def settled_status(document: Document) -> Status:
+    """The status a document has when nothing runs for it: what its latest analysis found."""
+    if document.analysis is None:
+        return Status.NEW
+    return Status.DONE if document.analysis.result.found else Status.NO_PERSON
+
+
+class InferenceController(QObject):
+    """Turns the user's requests into pipeline runs on one worker thread and stores what they produce."""
+
+    analysed = Signal(object)  # the Document whose new analysis was just stored
+    idle = Signal()  # nothing runs and nothing waits
+
+    def __init__(self, state: StudioState, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._state = state
+        self._engine = Engine()
+        self._workers = SerialWorkers(self)
+        self._running: tuple[Document, GeneratorWorker] | None = None
+        self._waiting: tuple[Document, Request] | None = None
+        self._closed = False
+        state.current_changed.connect(self._on_current_changed)
+        state.choices.events.connect(self._on_choices_changed)
+
+    @property
+    def busy(self) -> bool:
+        return self._running is not None
+
+    def analyse(self, document: Document, *, image: LoadedImage | None = None, refine: bool = False,
+                stop_running: bool = True) -> None:
+        """Run the pipeline on `image` (default: the document's) for `document`; refine reuses its keypoints."""
+        if self._closed:
+            return
+        choices = self._state.choices
+        keypoints = document.analysis.result.keypoints if refine and document.analysis is not None else None
+        request = Request(image or document.image, choices.model, choices.device, choices.body_path, refine,
+                          keypoints)
+        if self._running is None:
+            self._start(document, request)
+            return
+        self._waiting = (document, request)
+        if stop_running:
+            self._running[1].quit()
+
+    def refine_current(self) -> None:
+        document = self._state.current
+        if document is None or document.analysis is None or not document.analysis.result.found:
+            self._state.notify(Level.INFO, "Open a photo with a recovered body first; refinement starts from it.")
+            return
+        self.analyse(document, image=document.analysis.image, refine=True)
+
+    def shutdown(self) -> None:
+        """Stop the running job, drop the waiting one, release MediaPipe and VTK on their thread, and wait."""
+        self._closed = True
+        self._waiting = None
+        if self._running is not None:
+            self._running[1].quit()
+        closing = FunctionWorker(self._engine.close)
+        closing.errored.connect(lambda exc: log.error("releasing MediaPipe and VTK failed", exc_info=exc))
+        self._workers.start(closing)
+        self._workers.wait()
+        self._state.set_busy(False)
+
+    def _start(self, document: Document, request: Request) -> None:
+        worker = GeneratorWorker(reporting(self._engine.analyse), request)
+        worker.yielded.connect(self._on_progress)
+        worker.returned.connect(partial(self._on_returned, document))
+        worker.errored.connect(partial(self._on_errored, document, request))
+        worker.finished.connect(partial(self._on_finished, document))
+        self._running = (document, worker)
+        self._state.update(document, status=Status.RUNNING)
+        self._state.set_busy(True)
+        self._workers.start(worker)
+
+    def _is_open(self, document: Document) -> bool:
+        return document in self._state.documents or document is self._state.live_document
+
+    def _on_progress(self, text: str) -> None:
+        if not self._closed:
+            self._state.progress.emit(text)
+
+    def _on_returned(self, document: Document, analysis: Analysis) -> None:
+        if self._closed or not self._is_open(document):
+            return
+        result = analysis.result
+        for text in result.messages:
+            self._state.notify(Level.WARNING, text)
+        if not result.found:
+            self._state.notify(Level.WARNING, result.message)
+        self._state.update(document, analysis=analysis, status=Status.DONE if result.found else Status.NO_PERSON,
+                           message="" if result.found else result.message)
+        self.analysed.emit(document)
+
+    def _on_errored(self, document: Document, request: Request, exc: Exception) -> None:
+        if self._closed:
+            return
+        exc = exc.error if isinstance(exc, WorkerError) else exc
+        text = explain_error(exc)
+        if is_bug(exc):
+            log.error("analysis failed", exc_info=exc)
+        else:
+            log.warning("analysis failed: %s", text)
+        if isinstance(exc, torch.cuda.OutOfMemoryError) and request.device != "cpu":
+            self._state.notify(Level.WARNING, text)
+            self._state.update(document, status=settled_status(document))
+            self._state.choices.device = "cpu"  # re-runs the current document on the CPU
+            return
+        if isinstance(exc, RefineUnavailableError):
+            self._state.notify(Level.INFO, text)
+            self._state.update(document, status=settled_status(document))
+            return
+        self._state.notify(Level.ERROR, text)
+        self._state.update(document, status=Status.FAILED, message=text)
+
+    def _on_finished(self, document: Document) -> None:
+        self._running = None
+        if self._closed:
+            return
+        if document.status is Status.RUNNING:  # stopped, or its result came too late to be wanted
+            self._state.update(document, status=settled_status(document))
+        if self._waiting is not None:
+            document, request = self._waiting
+            self._waiting = None
+            if self._is_open(document):
+                self._start(document, request)
+                return
+        self._state.set_busy(False)
+        self.idle.emit()
+
+    def _on_current_changed(self, document: Document | None) -> None:
+        if document is not None and document.status is Status.NEW and document is not self._state.live_document:
+            self.analyse(document)
+
+    def _on_choices_changed(self) -> None:
+        """Analyses made with other choices are out of date: redo the current one, the others when shown."""
+        for document in self._state.documents:
+            if document is not self._state.current and document.status is not Status.RUNNING:
+                self._state.update(document, status=Status.NEW)
+        if self._state.current is not None and self._state.current is not self._state.live_document:
+            self.analyse(self._state.current)

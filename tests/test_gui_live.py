@@ -1,0 +1,69 @@
+"""Live mode on a video file (the camera's code path): frames are analysed as fast as the pipeline allows, the rest
+dropped; stop and freeze end it cleanly, and the end of the video or a bad file is a message."""
+
+import pytest
+
+from conftest import SAMPLE_PHOTO
+from hkmr_studio.gui.capture import VideoSource
+from hkmr_studio.gui.state import Status
+from hkmr_studio.gui.testing import studio_window, write_test_video
+
+WAIT_MS = 60_000
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, untrained_model_path):
+    with studio_window(qtbot, tmp_path / "config", untrained_model_path) as window:
+        yield window
+
+
+@pytest.fixture(scope="module")
+def video(tmp_path_factory):
+    return write_test_video(tmp_path_factory.mktemp("video") / "walk.avi", SAMPLE_PHOTO, frames=300, fps=30)
+
+
+def test_live_video_shows_analysed_frames_and_stops_cleanly(qtbot, window, video):
+    photo = window.open_paths([SAMPLE_PHOTO])[0]
+    qtbot.waitUntil(lambda: photo.status is Status.DONE, timeout=WAIT_MS)
+    window.start_live_from(VideoSource(file=video))
+    assert window.live_stop_action.isEnabled() and not window.live_start_action.isEnabled()
+    live = window.live
+    qtbot.waitUntil(lambda: live.frames_read >= 30 and live.frames_analysed >= 3, timeout=WAIT_MS)
+    document = window.state.live_document
+    assert window.state.current is document and document not in window.state.documents
+    assert live.frames_analysed < live.frames_read  # frames were dropped, not queued
+    assert document.analysis.image.original_size == (360, 640)
+    assert window.image_view.photo_item.pixmap().width() == 360 and not window.image_view.mesh_item.pixmap().isNull()
+    assert "body" in window.viewport.plotter.actors
+    assert "analysed" in window.live_label.text()
+    with qtbot.waitSignal(live.stopped, timeout=WAIT_MS):
+        window.live_stop_action.trigger()
+    assert not live.running and window.state.live_document is None
+    assert window.state.current is photo and window.state.documents == [photo]  # back to the photo
+    assert window.live_start_action.isEnabled() and window.live_label.text() == ""
+
+
+def test_freeze_keeps_the_frame_and_its_body_as_a_photo(qtbot, window, video):
+    window.start_live_from(VideoSource(file=video))
+    qtbot.waitUntil(lambda: window.live.frames_analysed >= 1, timeout=WAIT_MS)
+    with qtbot.waitSignal(window.live.stopped, timeout=WAIT_MS):
+        window.freeze_action.trigger()
+    (frozen,) = window.state.documents
+    assert window.state.current is frozen and frozen.name == "Frozen frame 1 ('walk.avi')"
+    qtbot.waitUntil(lambda: frozen.status is Status.DONE, timeout=WAIT_MS)
+    assert frozen.image is frozen.analysis.image and window.export_all_action.isEnabled()  # the frame shown
+    assert window.filmstrip.count() == 1
+
+
+def test_the_end_of_a_video_and_an_unreadable_one_are_messages(qtbot, window, tmp_path):
+    short = write_test_video(tmp_path / "short.avi", SAMPLE_PHOTO, frames=8, fps=100)
+    with qtbot.waitSignal(window.live.stopped, timeout=WAIT_MS):
+        window.start_live_from(VideoSource(file=short))
+    assert "The video ended after 8 frames." in window.banner.texts()
+    qtbot.waitUntil(lambda: not window.inference.busy, timeout=WAIT_MS)
+    broken = tmp_path / "broken.avi"
+    broken.write_bytes(b"not a video")
+    with qtbot.waitSignal(window.live.stopped, timeout=WAIT_MS):
+        window.start_live_from(VideoSource(file=broken))
+    assert any("Could not open 'broken.avi'" in t for t in window.banner.texts())
+    assert window.state.live_document is None and window.state.current is None

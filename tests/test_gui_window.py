@@ -1,0 +1,288 @@
+"""The window, as a user meets it: open a photo (dialog, drop, paste, recent files), see the body over it and in
+3D, keep working while the model runs, and get a message (never a crash or a modal dialog) when something fails.
+Each test fails if a QThread, QTimer, thread pool or QtInteractor outlives it (hkmr_studio.gui.testing)."""
+
+import shutil
+import time
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QThreadPool, QTimer, QUrl
+from PySide6.QtGui import QDragMoveEvent, QDropEvent, QGuiApplication, QImage
+from PySide6.QtWidgets import QFileDialog
+from pyvistaqt import QtInteractor
+from superqt.utils import FunctionWorker
+
+from conftest import SAMPLE_PHOTO
+from hkmr_studio.cli import main
+from hkmr_studio.gui.analysis import GPU_OUT_OF_MEMORY, REFINE_UNAVAILABLE
+from hkmr_studio.gui.preferences import PreferencesDialog
+from hkmr_studio.gui.qt_images import array_from_qimage
+from hkmr_studio.gui.state import Status
+from hkmr_studio.gui.testing import LeakGuard, settings_folder, studio_window
+from hkmr_studio.pipeline.core import Pipeline
+from hkmr_studio.pipeline.keypoints import VISIBILITY_THRESHOLD
+from hkmr_studio.resources import embedded_body_path
+from hkmr_studio.settings import Settings, load_settings
+
+WAIT_MS = 60_000
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, untrained_model_path):
+    with studio_window(qtbot, tmp_path / "config", untrained_model_path) as window:
+        yield window
+
+
+def open_and_wait(qtbot, window, *paths):
+    """Open photos and wait until the first is analysed and nothing runs any more."""
+    with qtbot.waitSignals([window.inference.analysed, window.inference.idle], order="strict", timeout=WAIT_MS):
+        documents = window.open_paths(paths)
+    return documents
+
+
+def test_a_photo_shows_its_body_over_it_and_in_3d(qtbot, window, tmp_path):
+    assert window.photo_stack.currentIndex() == 0  # the "open a photo" hint
+    (document,) = open_and_wait(qtbot, window, SAMPLE_PHOTO)
+    assert document.status is Status.DONE and window.photo_stack.currentIndex() == 1
+    result = document.analysis.result
+    view = window.image_view
+    width, height = result.image.original_size
+    assert (view.photo_item.pixmap().width(), view.photo_item.pixmap().height()) == (width, height)
+    layer = array_from_qimage(view.mesh_item.pixmap().toImage())
+    assert layer.shape == (height, width, 4) and (layer[..., 3] > 0).mean() > 0.01
+    assert len(view.bone_items()) == 23
+    keypoints = view.keypoint_items()
+    assert len(keypoints) == result.keypoints.present.sum()
+    hidden = [k for k in keypoints if k.visibility < VISIBILITY_THRESHOLD]
+    assert all("not seen" in k.toolTip() for k in hidden)
+    assert all(k.brush().style() == Qt.BrushStyle.SolidPattern for k in keypoints if k not in hidden)
+    # 3D: mesh coloured by chain, skeleton and joints
+    actors = window.viewport.plotter.actors
+    assert {"body", "skeleton", "joints"} <= set(actors)
+    mesh = actors["body"].mapper.dataset
+    assert mesh.n_points == 13348 and mesh.point_data["chain_rgb"].shape == (13348, 3)
+    # the status bar names each stage's time; the untrained model is flagged
+    assert all(stage in window.timings_label.text() for stage in ("detect", "regress", "mesh", "render", "total"))
+    assert any("UNTRAINED" in text for text in window.banner.texts())
+    assert window.filmstrip.count() == 1 and window.filmstrip.item(0).text().startswith("✓")
+    assert window.windowTitle().startswith("pose2sim_single_person.jpg")
+
+
+def test_overlay_controls_zoom_and_3d_views(qtbot, window, tmp_path):
+    open_and_wait(qtbot, window, SAMPLE_PHOTO)
+    controls, view = window.overlay_controls, window.image_view
+    controls.opacity_slider.setValue(30)
+    assert window.state.view.mesh_opacity == pytest.approx(0.3)
+    assert view.mesh_item.opacity() == pytest.approx(0.3)
+    assert window.viewport.plotter.actors["body"].prop.opacity == pytest.approx(0.3)
+    controls.skeleton_box.setChecked(False)
+    controls.keypoints_box.setChecked(False)
+    assert not view.skeleton_layer.isVisible() and not view.keypoint_layer.isVisible()
+    window.state.view.show_mesh = False  # state -> widgets too
+    assert not controls.mesh_box.isChecked() and not view.mesh_item.isVisible()
+    fitted = view.transform().m11()
+    window.zoom_in_action.trigger()
+    assert view.transform().m11() == pytest.approx(fitted * 1.25)
+    window.fit_action.trigger()
+    assert view.transform().m11() == pytest.approx(fitted)
+    plotter = window.viewport.plotter
+    positions = {}
+    for name, button in window.viewport.view_buttons.items():
+        button.click()
+        positions[name] = np.subtract(plotter.camera.position, plotter.camera.focal_point)
+    assert positions["front"][2] > 0 and positions["side"][0] > 0 and positions["top"][1] > 0
+    centre = QPoint(plotter.width() // 2, plotter.height() // 2)
+    qtbot.mousePress(plotter, Qt.MouseButton.LeftButton, pos=centre)
+    for dx in range(10, 130, 10):  # drag sideways: orbit
+        qtbot.mouseMove(plotter, centre + QPoint(dx, 0))
+    qtbot.mouseRelease(plotter, Qt.MouseButton.LeftButton, pos=centre + QPoint(120, 0))
+    orbited = np.subtract(plotter.camera.position, plotter.camera.focal_point)
+    assert not np.allclose(orbited, positions["top"]) and np.linalg.norm(orbited) == pytest.approx(
+        np.linalg.norm(positions["top"]), rel=1e-3)  # same distance, another direction
+    shot = tmp_path / "3d.png"
+    window.save_3d_screenshot(shot)
+    picture = np.asarray(Image.open(shot))
+    assert picture.shape[:2] == (plotter.height(), plotter.width()) and picture.std() > 5
+
+
+def test_the_window_keeps_responding_while_the_model_runs(qtbot, window):
+    ticks_while_busy = []
+    timer = QTimer()
+    timer.timeout.connect(lambda: ticks_while_busy.append(1) if window.inference.busy else None)
+    timer.start(5)
+    try:
+        open_and_wait(qtbot, window, SAMPLE_PHOTO)
+    finally:
+        timer.stop()
+    assert len(ticks_while_busy) >= 3
+    assert not window.busy_bar.isVisible() and window.progress_label.text() == ""
+
+
+def test_a_newer_photo_supersedes_the_running_one(qtbot, window, tmp_path):
+    second = tmp_path / "second.jpg"
+    shutil.copy(SAMPLE_PHOTO, second)
+    progress = []
+    window.state.progress.connect(progress.append)
+    only_the_second = [lambda document: document.path == second, None]
+    with qtbot.waitSignals([window.inference.analysed, window.inference.idle], order="strict",
+                           check_params_cbs=only_the_second, timeout=WAIT_MS):
+        first, other = window.open_paths([SAMPLE_PHOTO, second])
+        assert window.state.current is first and window.inference.busy
+        window.state.select(other)
+    assert other.status is Status.DONE and other.analysis is not None
+    assert first.status is Status.NEW and first.analysis is None  # stopped, not finished
+    assert progress[-1] == "Drawing the overlay…"
+    with qtbot.waitSignal(window.inference.analysed, timeout=WAIT_MS):
+        window.state.select(first)  # shown again: analysed now
+    assert first.status is Status.DONE
+
+
+def test_drop_paste_and_recent_files_open_photos(qtbot, window, tmp_path):
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(SAMPLE_PHOTO))])
+    events = [cls(QPointF(50, 50), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                  Qt.KeyboardModifier.NoModifier) for cls in (QDragMoveEvent, QDropEvent)]
+    window.dragEnterEvent(events[0])  # Qt delivers drag events only during a real drag: call the handlers
+    with qtbot.waitSignal(window.inference.analysed, timeout=WAIT_MS):
+        window.dropEvent(events[1])
+    assert all(e.isAccepted() for e in events) and [d.name for d in window.state.documents] == [SAMPLE_PHOTO.name]
+    assert load_settings()[0].recent_files == [str(SAMPLE_PHOTO.resolve())]
+    QGuiApplication.clipboard().setImage(QImage(str(SAMPLE_PHOTO)))
+    with qtbot.waitSignal(window.inference.analysed, timeout=WAIT_MS):
+        window.paste_action.trigger()
+    pasted = window.state.current
+    assert pasted.name == "Pasted image 1" and pasted.path is None and pasted.status is Status.DONE
+    window.recent_menu.aboutToShow.emit()
+    recent = [a for a in window.recent_menu.actions() if a.text() == SAMPLE_PHOTO.name]
+    recent[0].trigger()  # already open: shown again, not opened twice
+    assert window.state.current is window.state.documents[0] and len(window.state.documents) == 2
+    window.close_action.trigger()
+    assert window.state.documents == [pasted] and window.filmstrip.count() == 1
+
+
+def test_the_open_dialog_starts_in_the_last_folder(qtbot, window, tmp_path, monkeypatch):
+    asked = []
+
+    def fake_dialog(parent, caption, folder, filters):
+        asked.append(folder)
+        return [str(SAMPLE_PHOTO)], filters
+
+    monkeypatch.setattr(QFileDialog, "getOpenFileNames", fake_dialog)
+    with qtbot.waitSignal(window.inference.analysed, timeout=WAIT_MS):
+        window.open_action.trigger()
+    window.open_action.trigger()
+    assert asked == ["", str(SAMPLE_PHOTO.parent.resolve())]
+
+
+def test_unreadable_files_and_photos_without_a_person_are_reported(qtbot, window, tmp_path):
+    empty = tmp_path / "empty.jpg"
+    empty.write_bytes(b"")
+    assert window.open_paths([empty]) == []
+    assert any("empty (0 bytes)" in t for t in window.banner.texts()) and not window.state.documents
+    wall = tmp_path / "wall.png"
+    Image.fromarray(np.full((240, 320, 3), 180, np.uint8)).save(wall)
+    (document,) = open_and_wait(qtbot, window, wall)
+    assert document.status is Status.NO_PERSON and "No person found" in document.message
+    assert any("No person found" in t for t in window.banner.texts())
+    assert window.image_view.mesh_item.pixmap().isNull() and not window.image_view.bone_items()
+    assert not window.export_all_action.isEnabled()
+
+
+def test_a_missing_model_and_an_unexpected_failure_are_messages(qtbot, window, tmp_path, monkeypatch):
+    open_and_wait(qtbot, window, SAMPLE_PHOTO)
+    document = window.state.current
+    with qtbot.waitSignal(window.inference.idle, timeout=WAIT_MS):
+        window.state.choices.model = str(tmp_path / "none.pt")  # re-runs the current photo
+    assert document.status is Status.FAILED and "model file not found" in document.message
+    assert window.model_picker.currentText() == "none.pt"
+    assert any("model file not found" in t for t in window.banner.texts())
+
+    def broken(self, image, **kwargs):
+        raise ValueError("boom")
+
+    monkeypatch.setattr(Pipeline, "run", broken)
+    with qtbot.waitSignal(window.inference.idle, timeout=WAIT_MS):
+        window.state.choices.model = document.analysis.request.model  # back to the working model: runs again
+    assert any("Unexpected error (ValueError: boom)" in t for t in window.banner.texts())
+    assert document.analysis is not None  # the last good body stays on screen
+
+
+def test_out_of_gpu_memory_falls_back_to_the_cpu(qtbot, window, monkeypatch):
+    run = Pipeline.run
+    calls = []
+
+    def out_of_memory_once(self, image, **kwargs):
+        calls.append(str(self.device))
+        if len(calls) == 1:
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return run(self, image, **kwargs)
+
+    monkeypatch.setattr(Pipeline, "run", out_of_memory_once)
+    window.state.choices.device = "gpu"
+    with qtbot.waitSignal(window.inference.analysed, timeout=WAIT_MS):
+        window.open_paths([SAMPLE_PHOTO])
+    assert window.state.choices.device == "cpu" and window.device_picker.currentData() == "cpu"
+    assert GPU_OUT_OF_MEMORY in window.banner.texts() and window.state.current.status is Status.DONE
+    assert load_settings()[0].device == "cpu"
+
+
+def test_refine_without_smplify_keeps_the_body_and_says_so(qtbot, window, monkeypatch):
+    def not_yet(self, result):
+        raise NotImplementedError
+
+    monkeypatch.setattr(Pipeline, "_refine", not_yet)
+    (document,) = open_and_wait(qtbot, window, SAMPLE_PHOTO)
+    shown = document.analysis
+    with qtbot.waitSignal(window.inference.idle, timeout=WAIT_MS):
+        window.refine_action.trigger()
+    assert REFINE_UNAVAILABLE in window.banner.texts()
+    assert document.analysis is shown and document.status is Status.DONE
+
+
+def test_a_corrupt_settings_file_is_reported_and_reset(qtbot, tmp_path, untrained_model_path):
+    config = tmp_path / "config"
+    config.mkdir()
+    (config / "settings.json").write_text("]]")
+    with studio_window(qtbot, config, untrained_model_path) as window:
+        assert any("could not be read" in t for t in window.banner.texts())
+        assert window.settings == Settings() and list(config.glob("settings.json.*.bad"))
+
+
+def test_preferences_check_a_body_file_when_it_is_chosen(qtbot, tmp_path):
+    broken = tmp_path / "SMPL_NEUTRAL.pkl"
+    broken.write_bytes(b"not a pickle")
+    with settings_folder(tmp_path / "config"):
+        dialog = PreferencesDialog(Settings())
+        qtbot.addWidget(dialog)
+        assert dialog.values() == (None, ["json", "npz", "obj", "glb", "fbx"])
+        assert not dialog.choose_body_file(str(broken))
+        assert "SMPL_NEUTRAL.pkl was refused" in dialog.problem_label.text() and dialog.embedded.isChecked()
+        assert dialog.choose_body_file(str(embedded_body_path()))
+        dialog.format_boxes["fbx"].setChecked(False)
+        assert dialog.values() == (str(embedded_body_path().resolve()), ["json", "npz", "obj", "glb"])
+
+
+def test_without_a_display_the_command_says_what_to_do(monkeypatch, capsys):
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    assert main([str(SAMPLE_PHOTO)]) == 2
+    assert "hkmr-studio infer" in capsys.readouterr().err
+
+
+def test_the_leak_guard_reports_what_a_test_leaves_running(qtbot):
+    with LeakGuard() as guard:
+        timer = QTimer()
+        timer.start(10_000)
+        interactor = QtInteractor(auto_update=False)
+        pool = QThreadPool()
+        pool.start(FunctionWorker(time.sleep, 0.5))
+        leaks = guard.leaks()
+        assert sorted(leak.split(" started")[0] for leak in leaks) == ["QThreadPool", "QTimer", "QtInteractor"]
+        assert all(__file__ in leak for leak in leaks)
+        timer.stop()
+        interactor.close()
+        pool.waitForDone()
+    guard.assert_clean()
