@@ -36,8 +36,8 @@ class SMPLifyConfig:
     """Weights follow SPIN's SMPLify (sigma in pixels); iteration counts are tuned for interactive refits."""
 
     camera_model: str = "perspective"  # or "weak": scaled orthographic with s = focal / depth
-    camera_iterations: int = 10
-    body_iterations: int = 30
+    camera_iterations: int = 5
+    body_iterations: int = 20
     learning_rate: float = 0.03  # Adam's, camera stage
     fit_shape: bool = True  # False for drag refits: the person's build does not change when a wrist moves
     sigma_px: float = 100.0
@@ -57,7 +57,7 @@ def drag_refit_config(**overrides: object) -> SMPLifyConfig:
     """Settings for refits after the user drags a keypoint: the build, the camera and the body's overall orientation
     stay as they were, and a stronger pull toward the start keeps untouched parts in place."""
     settings = {"fit_shape": False, "fit_translation_in_body_stage": False, "frozen_joints": (0,),
-                "camera_iterations": 0, "pose_prior_weight": 10.0, "body_iterations": 60}
+                "camera_iterations": 0, "pose_prior_weight": 10.0, "body_iterations": 25}
     return SMPLifyConfig(**{**settings, **overrides})
 
 

@@ -207,8 +207,8 @@ class Pipeline:
     def _refine(self, result: PipelineResult, config: SMPLifyConfig | None = None) -> None:
         """SMPLify from the regressor's body on the result's keypoints (visibility as weights); fills fit fields."""
         reg, kp = result.regression, result.keypoints
-        if self._fitter is None:
-            self._fitter = SMPLify(self.body)
+        if self._fitter is None:  # a one-off refine can afford more iterations than an interactive refit
+            self._fitter = SMPLify(self.body, SMPLifyConfig(camera_iterations=20, body_iterations=60))
         fitter = self._fitter if config is None else SMPLify(self.body, config)
         init = {name: torch.as_tensor(getattr(reg, name), dtype=torch.float32)[None]
                 for name in ("global_orient", "body_pose", "betas", "transl")}
