@@ -26,7 +26,7 @@ from hkmr_studio.body import kinematics
 from hkmr_studio.body.model import BodyModel
 from hkmr_studio.geometry.checks import check_shape
 from hkmr_studio.geometry.rotations import axis_angle_to_matrix
-from hkmr_studio.pipeline.keypoints import MEDIAPIPE_LANDMARK_NAMES, NUM_LANDMARKS
+from hkmr_studio.body.keypoint_sets import MEDIAPIPE_LANDMARK_NAMES, NUM_LANDMARKS
 from hkmr_studio.resources import models_dir
 
 FORMAT = "hkmr-mediapipe-landmarks"

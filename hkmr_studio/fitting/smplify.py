@@ -6,7 +6,7 @@ confidence-weighted Geman-McClure reprojection loss, a pose prior, an elbow/knee
 The loop poses only joints and the landmarks' few vertices (`BodyLandmarks`); the mesh is built once at the end.
 
 Frames: parameters in the camera frame (OpenCV: x right, y down, z forward), metres; keypoints in image pixels.
-Keypoints: (B, 33, 2) in MediaPipe order (COCO-17 as the subset `pipeline.keypoints.COCO17_FROM_MEDIAPIPE33` with the
+Keypoints: (B, 33, 2) in MediaPipe order (COCO-17 as the subset `body.keypoint_sets.COCO17_FROM_MEDIAPIPE33` with the
 rest weighted 0), weights (B, 33) >= 0, e.g. visibility, larger for keypoints the user pinned.
 """
 

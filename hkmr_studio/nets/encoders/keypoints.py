@@ -11,13 +11,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from hkmr_studio.body.keypoint_sets import COCO17_FROM_MEDIAPIPE33
+from hkmr_studio.body.keypoint_sets import NUM_LANDMARKS as NUM_MEDIAPIPE_LANDMARKS
 from hkmr_studio.geometry.checks import check_shape
-
-NUM_MEDIAPIPE_LANDMARKS = 33
-
-#: COCO17_FROM_MEDIAPIPE33[k] is the MediaPipe Pose landmark that COCO keypoint k corresponds to (nose, eyes, ears,
-#: shoulders, elbows, wrists, hips, knees, ankles).
-COCO17_FROM_MEDIAPIPE33: tuple[int, ...] = (0, 2, 5, 7, 8, 11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 27, 28)
 
 #: Input width: per landmark x, y, visibility, world x, y, z (zeroed where missing) and the mask; plus one flag
 #: "world landmarks given".
