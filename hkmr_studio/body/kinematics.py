@@ -93,3 +93,35 @@ CHAIN_BY_NAME: dict[str, Chain] = {c.name: c for c in CHAINS}
 
 #: CHAIN_OF_JOINT[j] is the name of the chain that holds joint j.
 CHAIN_OF_JOINT: tuple[str, ...] = tuple(next(c.name for c in CHAINS if j in c.joints) for j in range(NUM_JOINTS))
+
+
+def _depth(j: int) -> int:
+    return 0 if PARENTS[j] < 0 else 1 + _depth(PARENTS[j])
+
+
+@dataclass(frozen=True)
+class DepthLevel:
+    """Joints at one depth of the tree; parent_slots index their parents in the depth-ordered joint list."""
+
+    joints: tuple[int, ...]
+    parent_slots: tuple[int, ...]
+
+
+def _depth_levels() -> tuple[tuple[DepthLevel, ...], tuple[int, ...]]:
+    depths = [_depth(j) for j in range(NUM_JOINTS)]
+    ordered: list[int] = []
+    levels = []
+    for d in range(max(depths) + 1):
+        joints = tuple(j for j in range(NUM_JOINTS) if depths[j] == d)
+        slots = tuple(ordered.index(PARENTS[j]) if PARENTS[j] >= 0 else -1 for j in joints)
+        levels.append(DepthLevel(joints, slots))
+        ordered += joints
+    inverse = tuple(ordered.index(j) for j in range(NUM_JOINTS))
+    return tuple(levels), inverse
+
+
+#: The tree by depth (pelvis first) for batched forward kinematics, and the permutation from depth order back to
+#: SMPL order.
+DEPTH_LEVELS, DEPTH_ORDER_INVERSE = _depth_levels()
+#: PARENTS with the root mapped to itself, for gathering parent positions.
+PARENTS_OR_SELF: tuple[int, ...] = tuple(max(p, 0) for p in PARENTS)

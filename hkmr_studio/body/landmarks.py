@@ -20,7 +20,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from smplx.lbs import batch_rigid_transform
 
 from hkmr_studio.body import kinematics
 from hkmr_studio.body.model import BodyModel
@@ -240,7 +239,9 @@ class BodyLandmarks(torch.nn.Module):
         smpl = body.smpl
         rows_t = torch.from_numpy(rows)
         self.register_buffer("template", smpl.v_template[rows_t], persistent=False)  # (R, 3)
-        self.register_buffer("shapedirs", smpl.shapedirs[rows_t], persistent=False)  # (R, 3, 10)
+        shapedirs = smpl.shapedirs[rows_t]  # (R, 3, 10)
+        self.register_buffer("shapedirs_flat", shapedirs.permute(2, 0, 1).reshape(shapedirs.shape[-1], -1),
+                             persistent=False)  # (10, R * 3)
         self.register_buffer("skin", smpl.lbs_weights[rows_t], persistent=False)  # (R, 24)
         posedirs = smpl.posedirs.reshape(smpl.posedirs.shape[0], -1, 3)[:, rows_t].flatten(1)  # (207, R * 3)
         self.register_buffer("posedirs", posedirs if bool(posedirs.any()) else None, persistent=False)
@@ -253,13 +254,15 @@ class BodyLandmarks(torch.nn.Module):
         pose = torch.cat([global_orient, body_pose], dim=1).reshape(batch, kinematics.NUM_JOINTS, 3)
         rotmats = axis_angle_to_matrix(pose)
         rest = self.body.rest_joints(betas)
-        joints, transforms = batch_rigid_transform(rotmats, rest, self.body.smpl.parents)  # (B, 24, 3), (B, 24, 4, 4)
-        shaped = self.template + torch.einsum("rcb,nb->nrc", self.shapedirs, betas)  # (B, R, 3)
+        rotations, joints = self.body.forward_kinematics(rotmats, rest)  # (B, 24, 3, 3), (B, 24, 3)
+        shaped = self.template + (betas @ self.shapedirs_flat).reshape(batch, -1, 3)  # (B, R, 3)
         if self.posedirs is not None:
             eye = torch.eye(3, dtype=rotmats.dtype, device=rotmats.device)
             features = (rotmats[:, 1:] - eye).flatten(1)  # (B, 207)
             shaped = shaped + (features @ self.posedirs).reshape(shaped.shape)
-        blended = torch.einsum("rj,njab->nrab", self.skin, transforms[:, :, :3])  # (B, R, 3, 4)
-        posed = (blended[..., :3] @ shaped[..., None])[..., 0] + blended[..., 3]
+        # Skinning: each used vertex blends its joints' rigid transforms x -> R_j x + (p_j - R_j rest_j).
+        offsets = joints - (rotations @ rest[..., None])[..., 0]  # (B, 24, 3)
+        blended_rot = (self.skin @ rotations.flatten(2)).reshape(batch, -1, 3, 3)  # (B, R, 3, 3)
+        posed = (blended_rot @ shaped[..., None])[..., 0] + self.skin @ offsets
         landmarks = combine_points(torch.cat([posed, joints], dim=1), self.index, self.weight)
         return LandmarkOutput(joints=joints, landmarks=landmarks, vertices=posed[:, : self.num_extra])
