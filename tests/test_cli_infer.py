@@ -5,10 +5,12 @@ import shutil
 
 import numpy as np
 import pytest
+import torch
 import trimesh
 from PIL import Image
 
 from conftest import SAMPLE_PHOTO
+from hkmr_studio.body.model import load_body_model
 from hkmr_studio.cli import main
 
 
@@ -64,7 +66,16 @@ def test_refine_fits_the_body_to_the_detected_keypoints(tmp_path, capsys, untrai
     joints2d = np.array(params["joints2d"])
     kp = np.array(params["keypoints"]["xy"])
     visible = np.array(params["keypoints"]["visibility"]) > 0.5
-    # Left and right wrists (SMPL 20/21) land near MediaPipe's wrists (15/16) when those are visible.
+    # Left and right wrists (SMPL 20/21) land near MediaPipe's wrists (15/16) when those are visible: within 60 px
+    # on a ~900 px tall person, the offset between MediaPipe's wrist and the skeleton's wrist joint plus fit slack.
+    assert visible[15] and visible[16]
     for smpl, mp in ((20, 15), (21, 16)):
-        if visible[mp]:
-            assert np.linalg.norm(joints2d[smpl] - kp[mp]) < 60.0
+        assert np.linalg.norm(joints2d[smpl] - kp[mp]) < 60.0
+    # The person's left wrist is on the image side where MediaPipe put it (he faces away: left is image-left).
+    assert (joints2d[20, 0] < joints2d[21, 0]) == (kp[15, 0] < kp[16, 0])
+    # A plausible adult: standing height of the fitted shape in the rest pose.
+    body = load_body_model()
+    with torch.no_grad():
+        rest = body(torch.zeros(1, 3), torch.zeros(1, 69), torch.tensor([params["betas"]], dtype=torch.float32))
+    height = float(rest.vertices[0, :, 1].max() - rest.vertices[0, :, 1].min())
+    assert 1.3 < height < 2.1
