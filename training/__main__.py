@@ -9,9 +9,13 @@ from __future__ import annotations
 import argparse
 import sys
 
+from training import prepare_poses
 from training.body import build as build_body
+from training.evaluation import command as evaluate_command
+from training.landmarks import calibrate as calibrate_landmarks
+from training.trainer import export_command, train_command
 
-COMMANDS = (build_body,)
+COMMANDS = (build_body, calibrate_landmarks, prepare_poses, train_command, export_command, evaluate_command)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,52 @@
+"""`python -m training evaluate --model PATH [--model PATH2 ...]`: MPJPE / PA-MPJPE and the occlusion grid.
+
+Writes evaluation.json and occlusion.png to --out and prints a table. Imports torch only when run, so that
+`python -m training` stays quick for the other commands.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+DEFAULT_OUT = Path("runs/evaluation")
+
+
+def run(args: argparse.Namespace) -> int:
+    import torch
+
+    from hkmr_studio.atomic import atomic_write_text
+    from hkmr_studio.checkpoints import ModelFileError
+    from training.evaluation.evaluate import evaluate_models
+    from training.evaluation.report import plot_occlusion, table
+    from training.evaluation.testset import build_test_set
+
+    device = torch.device(args.device if args.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu"))
+    try:
+        test_set = build_test_set(args.samples, args.occlusion_samples)
+        results = evaluate_models(args.model, test_set, device)
+    except (ModelFileError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    atomic_write_text(args.out / "evaluation.json", json.dumps(results, indent=2))
+    plot_occlusion(results, args.out / "occlusion.png")
+    print(table(results))
+    print(f"wrote {args.out / 'evaluation.json'} and {args.out / 'occlusion.png'} in {results['seconds']:.0f} s")
+    return 0
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    from training.evaluation import DEFAULT_OCCLUSION_SAMPLES, DEFAULT_SAMPLES
+
+    parser = subparsers.add_parser("evaluate", help="MPJPE, PA-MPJPE and occlusion robustness of model files",
+                                   description=__doc__.splitlines()[0])
+    parser.add_argument("--model", action="append", required=True,
+                        help="a model file or shipped model name; repeat to compare (e.g. HKMR against HMR)")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"output folder (default {DEFAULT_OUT})")
+    parser.add_argument("--samples", type=int, default=DEFAULT_SAMPLES, help="test samples (default %(default)s)")
+    parser.add_argument("--occlusion-samples", type=int, default=DEFAULT_OCCLUSION_SAMPLES,
+                        help="of them, how many get the occlusion grid (x 24 joints x 15; default %(default)s)")
+    parser.add_argument("--device", default="auto", help="auto (a GPU if there is one), cpu or cuda")
+    parser.set_defaults(run=run)

@@ -1,0 +1,255 @@
+"""Synthetic training batches for the keypoint regressor: bodies in library poses, seen by virtual cameras, with the
+33 MediaPipe landmarks corrupted the way MediaPipe corrupts them.
+
+`SampleGenerator(config).batch(index)` builds batch `index` from its own random generator seeded by (config.seed,
+index): the same index gives the same batch, in any order and in any worker. Everything is vectorised over the batch
+in torch; the body is posed only at its joints, landmark vertices and a few hundred surface points.
+
+Batch keys (B = config.batch_size; float32 unless said; "crop" = the square person crop that inference would cut
+from the noisy landmarks, coordinates normalised to [-1, 1], x right, y down):
+  keypoints (B, 33, 2)       landmarks in normalised crop coordinates (zero where mask is 0)
+  keypoints_px (B, 33, 2)    the same in pixels of a virtual 224 px crop
+  visibility (B, 33)         MediaPipe-like visibility in [0, 1]
+  mask (B, 33)               1 where the landmark is given (COCO-like samples give only COCO's 17)
+  world (B, 33, 3)           MediaPipe-like world landmarks: metres, hip-centred, camera-aligned axes (zero if absent)
+  has_world (B,) bool        world landmarks given
+  joints3d (B, 24, 3)        true SMPL joints, camera frame, root(pelvis)-relative, metres
+  joints2d (B, 24, 2)        true SMPL joints projected, normalised crop coordinates
+  global_orient (B, 3)       camera-frame axis-angle; body_pose (B, 69) axis-angle; betas (B, 10)
+  camera (B, 3)              weak-perspective crop camera (s, tx, ty): s * (X_xy + t) ~ normalised crop coordinates
+                             of camera-aligned points X about the body origin (exact for weak-perspective samples)
+  has_3d (B,) bool, has_smpl (B,) bool   False for the half of the batch flagged 2D-only
+  landmarks3d (B, 33, 3)     true landmarks, camera-aligned about the body origin (add transl for the camera frame)
+  transl (B, 3), focal_length (B,), principal_point (B, 2), box (B, 3) (cx, cy, side), perspective (B,) bool:
+                             the virtual photo's camera (pixels of a `photo_px` square photo) and the crop in it
+  self_occluded (B, 33) bool, covered (B, 33) bool, truncated (B, 33) bool: why the true landmarks (before any
+                             left/right swap) are less visible
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from hkmr_studio.body.landmarks import BodyLandmarks, LandmarkDefinition, landmarks_from_body, load_landmark_definition
+from hkmr_studio.body.model import BodyModel, load_body_model
+from hkmr_studio.geometry.cameras import pixels_to_normalised
+from hkmr_studio.pipeline.keypoints import COCO17_FROM_MEDIAPIPE33, NUM_LANDMARKS, VISIBILITY_THRESHOLD
+from training.samples import corruption
+from training.samples.cameras import image_translation_to_crop_camera, person_crops, place_people
+from training.samples.detector_model import DetectorStatistics
+from training.samples.poses import PoseSampler, PoseSet, load_poses, perturb_body_pose
+from training.samples.self_occlusion import SplatOccluder
+from training.samples.views import camera_global_orient, sample_view
+
+CROP_PX = 224.0
+_HIPS = [23, 24]
+
+
+@dataclass(frozen=True)
+class SampleConfig:
+    """All settings of the generator. Angles in degrees; fractions of the batch in [0, 1]."""
+
+    batch_size: int = 128
+    seed: int = 0
+    # bodies
+    perturb_max_deg: float = 12.0  # each joint's rotation is composed with one of angle uniform in [0, this]
+    vae_fraction: float = 0.0  # share of poses from the pose_sampler hook (e.g. poses.vae_sampler(vae))
+    betas_std: float = 1.0
+    betas_clip: float = 3.0
+    # views and cameras
+    pitch_std_deg: float = 10.0
+    roll_std_deg: float = 5.0
+    perspective_fraction: float = 0.5  # the rest use weak perspective
+    fov_range_deg: tuple[float, float] = (25.0, 60.0)  # field of view across the (square) photo
+    fill_range: tuple[float, float] = (0.45, 1.0)  # person's size / photo side
+    truncation_fraction: float = 0.25  # samples whose person may be cut by the photo's border ...
+    max_overhang: float = 0.35  # ... by up to this many person sizes
+    photo_px: float = 512.0
+    # corruption (corrupt=False: exact landmarks, mean visibilities, no occluders)
+    corrupt: bool = True
+    noise_scale: float = 1.0  # x the measured MediaPipe noise, outlier rate and swap rate
+    occluder_fraction: float = 0.5
+    hide_fraction: float = 0.1  # covered landmarks dropped (mask 0) instead of displaced
+    coco_fraction: float = 0.1  # samples given as COCO-17 keypoints (no world landmarks)
+    two_d_only_fraction: float = 0.5
+
+
+@dataclass
+class _Detected:
+    """A detector's report: pixels (B, 33, 2), visibility (B, 33), world (B, 33, 3), present (B, 33) bool; covered
+    (B, 33) bool by an occluder; has_world (B,) bool."""
+
+    pixels: torch.Tensor
+    visibility: torch.Tensor
+    world: torch.Tensor
+    present: torch.Tensor
+    covered: torch.Tensor
+    has_world: torch.Tensor
+
+
+class SampleGenerator:
+    """Reproducible synthetic batches; see the module docstring for the keys."""
+
+    def __init__(
+        self,
+        config: SampleConfig | None = None,
+        body: BodyModel | None = None,
+        poses: PoseSet | None = None,
+        definition: LandmarkDefinition | None = None,
+        statistics: DetectorStatistics | None = None,
+        pose_sampler: PoseSampler | None = None,
+    ) -> None:
+        self.config = config or SampleConfig()
+        if self.config.vae_fraction > 0 and pose_sampler is None:
+            raise ValueError("vae_fraction > 0 needs a pose_sampler")
+        body = body or load_body_model()
+        definition = definition or load_landmark_definition()
+        self.poses = poses or load_poses()
+        self.statistics = statistics or DetectorStatistics.load()
+        self.pose_sampler = pose_sampler
+        rest_vertices, rest_joints = body.smpl.v_template[None], body.joint_template[None]
+        rest = landmarks_from_body(rest_vertices, rest_joints, definition)[0]
+        self.splats = SplatOccluder.build(rest_vertices[0].double().numpy(), rest.double().numpy())
+        self.body = BodyLandmarks(body, definition, extra_vertices=self.splats.vertex_ids)
+        coco = torch.zeros(NUM_LANDMARKS, dtype=torch.bool)
+        coco[list(COCO17_FROM_MEDIAPIPE33)] = True
+        self._coco = coco
+
+    def generator(self, index: int) -> torch.Generator:
+        """The random generator of batch `index`."""
+        seed = int(np.random.SeedSequence([self.config.seed, index]).generate_state(1, dtype=np.uint64)[0]) >> 1
+        return torch.Generator().manual_seed(seed)
+
+    def _bodies(self, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Body-frame global orientation (B, 3), body pose (B, 69) and betas (B, 10)."""
+        c = self.config
+        pick = torch.randint(0, len(self.poses), (c.batch_size,), generator=g)
+        global_orient, body_pose = self.poses.global_orient[pick], self.poses.body_pose[pick]
+        body_pose = perturb_body_pose(body_pose, np.radians(c.perturb_max_deg), g)
+        if self.pose_sampler is not None and c.vae_fraction > 0:
+            use = torch.rand(c.batch_size, generator=g) < c.vae_fraction
+            sampled = self.pose_sampler(int(use.sum()), g).to(body_pose)
+            body_pose = body_pose.clone()
+            body_pose[use] = sampled
+        betas = (torch.randn(c.batch_size, 10, generator=g) * c.betas_std).clamp(-c.betas_clip, c.betas_clip)
+        return global_orient, body_pose, betas
+
+    def _detect(
+        self,
+        true_px: torch.Tensor,
+        hidden: torch.Tensor,
+        truncated: torch.Tensor,
+        world: torch.Tensor,
+        g: torch.Generator,
+    ) -> _Detected:
+        """What a detector reports for the true landmarks: (B, 33, 2) photo pixels, (B, 33) bool hidden by the body
+        and beyond the border, (B, 33, 3) hip-centred world landmarks."""
+        c, stats = self.config, self.statistics
+        size = len(true_px)
+        if not c.corrupt:
+            return _Detected(
+                true_px,
+                corruption.visibility(hidden, truncated, stats, None),
+                world,
+                torch.ones(size, NUM_LANDMARKS, dtype=torch.bool),
+                torch.zeros_like(hidden),
+                torch.ones(size, dtype=torch.bool),
+            )
+        person = (true_px.amax(dim=1) - true_px.amin(dim=1)).amax(dim=1)  # (B,) person size, px
+        vis = corruption.visibility(hidden, truncated, stats, g)
+        clean_crop = person_crops(true_px, ~truncated, torch.ones_like(truncated), c.photo_px)
+        occluders = corruption.random_occluders(true_px, clean_crop[:, 2], c.occluder_fraction, g)
+        covered = corruption.covered_by(occluders, true_px)
+        pixels = corruption.jitter(true_px, truncated, person, stats, c.noise_scale, g)
+        pixels, vis = corruption.occlude(pixels, vis, covered, person, stats, g)
+        hide = covered & (torch.rand(size, NUM_LANDMARKS, generator=g) < c.hide_fraction)
+        world = world + torch.randn(world.shape, generator=g) * torch.tensor(stats.world_noise)
+        swap = torch.rand(size, len(stats.swap_rates), generator=g) < torch.tensor(stats.swap_rates) * c.noise_scale
+        pixels, vis, world, hide = corruption.swap_sides(swap, pixels, vis, world, hide)
+        coco = torch.rand(size, generator=g) < c.coco_fraction
+        coco_vis = torch.where(hidden | covered, 0.5, 1.0)  # COCO's "labelled but occluded" reads as 0.5
+        vis = torch.where(coco[:, None], coco_vis, vis)
+        present = ~(hide | (coco[:, None] & (~self._coco[None] | truncated)))
+        return _Detected(pixels, vis, world, present, covered, ~coco)
+
+    @torch.no_grad()
+    def batch(self, index: int) -> dict[str, torch.Tensor]:
+        """Batch `index` (any non-negative integer)."""
+        c, g = self.config, self.generator(index)
+        size = c.batch_size
+        body_orient, body_pose, betas = self._bodies(g)
+        global_orient = camera_global_orient(body_orient, *sample_view(size, g, c.pitch_std_deg, c.roll_std_deg))
+        posed = self.body(global_orient, body_pose, betas)
+
+        def uniform(low: float, high: float) -> torch.Tensor:
+            return low + (high - low) * torch.rand(size, generator=g)
+
+        perspective = torch.rand(size, generator=g) < c.perspective_fraction
+        cut = torch.rand(size, generator=g) < c.truncation_fraction
+        overhang = torch.where(cut, uniform(0.0, c.max_overhang), torch.zeros(size))
+        cameras = place_people(
+            posed.landmarks, c.photo_px, uniform(*c.fov_range_deg), uniform(*c.fill_range), overhang, perspective, g
+        )
+        true_px, depth, _ = cameras.project(posed.landmarks)
+        hidden = self.splats.occluded(true_px, depth, *cameras.project(posed.vertices))
+        truncated = ((true_px < 0) | (true_px >= c.photo_px)).any(dim=-1)
+        world = posed.landmarks - posed.landmarks[:, _HIPS].mean(dim=1, keepdim=True)
+        seen = self._detect(true_px, hidden, truncated, world, g)
+
+        mask = seen.present.float()
+        box = person_crops(
+            seen.pixels, (seen.visibility >= VISIBILITY_THRESHOLD) & seen.present, seen.present, c.photo_px
+        )
+        keypoints = pixels_to_normalised(seen.pixels, box[:, :2], box[:, 2]) * mask[..., None]
+        joints_px = cameras.project(posed.joints)[0]
+        labelled = torch.ones(size, dtype=torch.bool)
+        labelled[torch.randperm(size, generator=g)[: round(c.two_d_only_fraction * size)]] = False
+        return {
+            "keypoints": keypoints,
+            "keypoints_px": (keypoints + 1.0) * (CROP_PX / 2.0) * mask[..., None],
+            "visibility": seen.visibility * mask,
+            "mask": mask,
+            "world": seen.world * (mask * seen.has_world[:, None])[..., None],
+            "has_world": seen.has_world,
+            "joints3d": posed.joints - posed.joints[:, :1],
+            "joints2d": pixels_to_normalised(joints_px, box[:, :2], box[:, 2]),
+            "global_orient": global_orient,
+            "body_pose": body_pose,
+            "betas": betas,
+            "camera": image_translation_to_crop_camera(cameras.transl, box, cameras.focal, cameras.principal),
+            "has_3d": labelled,
+            "has_smpl": labelled.clone(),
+            "landmarks3d": posed.landmarks,
+            "transl": cameras.transl,
+            "focal_length": cameras.focal,
+            "principal_point": cameras.principal,
+            "box": box,
+            "perspective": cameras.perspective,
+            "self_occluded": hidden,
+            "covered": seen.covered,
+            "truncated": truncated,
+        }
+
+
+class SampleDataset(torch.utils.data.IterableDataset):
+    """Batches `start`, `start + 1`, ... (`num_batches` of them, or endless when None) for a DataLoader with
+    batch_size=None; with several workers each takes every num_workers-th batch, so the stream is the same."""
+
+    def __init__(self, generator: SampleGenerator, start: int = 0, num_batches: int | None = None) -> None:
+        super().__init__()
+        self.generator = generator
+        self.start = start
+        self.num_batches = num_batches
+
+    def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
+        info = torch.utils.data.get_worker_info()
+        worker, workers = (info.id, info.num_workers) if info is not None else (0, 1)
+        index = self.start + worker
+        stop = None if self.num_batches is None else self.start + self.num_batches
+        while stop is None or index < stop:
+            yield self.generator.batch(index)
+            index += workers

@@ -1,0 +1,91 @@
+"""Batches for training: the synthetic sample stream split over processes and workers, and the network's inputs.
+
+Step s of process r (of P) reads generator batch s * P + r, modulo `pool_batches` when the data are a fixed pool, so
+the stream does not depend on the number of DataLoader workers and a resumed run reads on from its global step.
+Sample ids: batch index x batch size + row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Protocol
+
+import torch
+
+from hkmr_studio.geometry.cameras import pixels_to_normalised
+from hkmr_studio.nets.output import RegressorOutput
+from hkmr_studio.nets.recovery import MeshRegressor
+from training.samples.cameras import PhotoCameras
+
+Batch = dict[str, torch.Tensor]
+
+
+class BatchSource(Protocol):
+    """What the trainer needs of a sample generator (training.samples.SampleGenerator): reproducible batches."""
+
+    def batch(self, index: int) -> Batch: ...
+
+
+class TrainingBatches(torch.utils.data.IterableDataset):
+    """Endless stream of generator batches for one process, from step `start_step` on, each with "sample_id" (B,)."""
+
+    def __init__(
+        self,
+        source: BatchSource,
+        batch_size: int,
+        start_step: int = 0,
+        rank: int = 0,
+        world_size: int = 1,
+        pool_batches: int | None = None,
+    ) -> None:
+        super().__init__()
+        self.source, self.batch_size = source, batch_size
+        self.start_step, self.rank, self.world_size = start_step, rank, world_size
+        self.pool_batches = pool_batches
+
+    def batch_index(self, step: int) -> int:
+        """The generator batch that global step `step` reads on this process."""
+        index = step * self.world_size + self.rank
+        return index if self.pool_batches is None else index % self.pool_batches
+
+    def __iter__(self) -> Iterator[Batch]:
+        info = torch.utils.data.get_worker_info()
+        worker, workers = (info.id, info.num_workers) if info is not None else (0, 1)
+        step = self.start_step + worker  # the DataLoader takes its workers' batches in turn
+        while True:
+            index = self.batch_index(step)
+            batch = self.source.batch(index)
+            batch["sample_id"] = index * self.batch_size + torch.arange(self.batch_size)
+            yield batch
+            step += workers
+
+
+def regress(net: MeshRegressor, batch: Batch, use_world: bool) -> RegressorOutput:
+    """Run a keypoint network on a batch (keypoints (B, 33, 2) normalised to the inference crop, visibility, mask,
+    world (B, 33, 3), has_world (B,)).
+
+    With `use_world`, samples with world landmarks get them and the others none, as at inference (a COCO keypoint file
+    has none): the encoder runs on the two groups and the regressor on all features at once.
+    """
+    landmarks, visibility, mask = batch["keypoints"], batch["visibility"], batch["mask"]
+    if not use_world:
+        return net(landmarks, visibility, mask)
+    has_world = batch["has_world"].bool()
+    features = landmarks.new_empty(len(landmarks), net.encoder.feature_dim)
+    for rows, world in ((has_world, batch["world"][has_world]), (~has_world, None)):
+        if rows.any():
+            features[rows] = net.encoder(landmarks[rows], visibility[rows], mask[rows], world)
+    return net.regressor(features)
+
+
+def true_landmark_pixels(batch: Batch, photo_px: float) -> torch.Tensor:
+    """(B, 33, 2) the true landmarks in photo pixels, projected from landmarks3d (B, 33, 3) by each sample's own
+    photo camera (pinhole or weak perspective)."""
+    cameras = PhotoCameras(photo_px, batch["focal_length"], batch["principal_point"], batch["transl"],
+                           batch["perspective"])
+    return cameras.project(batch["landmarks3d"])[0]
+
+
+def landmark_labels(batch: Batch, photo_px: float) -> torch.Tensor:
+    """(B, 33, 2) the true landmarks in normalised crop coordinates: a 2D-only sample's 2D annotation."""
+    return pixels_to_normalised(true_landmark_pixels(batch, photo_px), batch["box"][:, :2], batch["box"][:, 2])
