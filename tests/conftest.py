@@ -6,7 +6,11 @@ import pytest
 import torch
 
 from hkmr_studio.checkpoints import save_checkpoint
+from hkmr_studio.render.llvm_guard import load_triton_before_opengl
 from hkmr_studio.nets.recovery import MeshRegressor, ModelConfig
+
+# Whichever test first touches OpenGL (VTK, Qt, MediaPipe), Triton must already be loaded (see llvm_guard).
+load_triton_before_opengl()
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE_PHOTO = REPO / "resources" / "samples" / "pose2sim_single_person.jpg"
