@@ -55,8 +55,9 @@ class SMPLifyConfig:
 
 def drag_refit_config(**overrides: object) -> SMPLifyConfig:
     """Settings for refits after the user drags a keypoint: the build, the camera and the body's overall orientation
-    stay as they were, and a stronger pull toward the start keeps untouched parts in place."""
-    settings = {"fit_shape": False, "fit_translation_in_body_stage": False, "frozen_joints": (0,),
+    stay as they were, and a pull toward the start (the `init` prior, not the pose library's) keeps untouched parts
+    in place."""
+    settings = {"pose_prior": "init", "fit_shape": False, "fit_translation_in_body_stage": False, "frozen_joints": (0,),
                 "camera_iterations": 0, "pose_prior_weight": 10.0, "body_iterations": 25}
     return SMPLifyConfig(**{**settings, **overrides})
 
