@@ -163,6 +163,29 @@ def test_resume_continues_from_last_and_export_writes_a_trained_model_file(tmp_p
     assert "no checkpoint" in capsys.readouterr().err
 
 
+class _Payload:
+    """Pickles into a call that writes a file: what a hostile checkpoint would run if it were unpickled freely."""
+
+    def __init__(self, target: Path) -> None:
+        self.target = target
+
+    def __reduce__(self):
+        return (Path.write_text, (self.target, "ran"))
+
+
+def test_resuming_refuses_a_checkpoint_that_would_run_code(tmp_path):
+    data = tiny(tmp_path, model={"regressor": "hmr", "regressor_opts": {"hidden_dim": 32}})
+    first = train(config_from_dict(data))
+    checkpoint = torch.load(first.last_checkpoint, weights_only=True)
+    marker = tmp_path / "pwned"
+    checkpoint["extra"] = _Payload(marker)
+    torch.save(checkpoint, first.last_checkpoint)
+    data["trainer"]["max_steps"] = 6
+    with pytest.raises(Exception, match="[Ww]eights only load failed"):
+        train(config_from_dict(data), resume=True)
+    assert not marker.exists()
+
+
 def test_training_inputs_are_normalised_by_the_inference_crop_rule():
     """The trainer feeds the generator's keypoints as they are, so their crop must be the one inference cuts
     (pipeline.detection.person_crop_box: geometry.crops' rule on the visible landmarks, clamped to the photo)."""

@@ -111,7 +111,7 @@ def train(config: TrainConfig, resume: bool = False) -> TrainResult:
     pl.seed_everything(config.trainer.seed, workers=True, verbose=False)
     module = RegressorTraining(config.to_dict())
     trainer = build_trainer(config)
-    trainer.fit(module, ckpt_path=checkpoint)
+    trainer.fit(module, ckpt_path=checkpoint, weights_only=True)  # a checkpoint never runs foreign code
     model_file = None
     if trainer.is_global_zero and config.output.export_path is not None:
         model_file = export_model(module.net, config, module.training_summary(), config.output.export_path)
