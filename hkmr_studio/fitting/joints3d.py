@@ -1,7 +1,13 @@
 """Inverse kinematics: body rotations (and optionally shape and translation) from target 3D joint positions.
 
-Used to turn motion-capture skeletons into body poses. Works in whatever frame the targets are in (metres); batched
-over frames, on the joints-only forward pass. L-BFGS converges in tens of steps on this smooth least-squares problem.
+Used to turn motion-capture skeletons into body poses (training/mocap/retarget.py). Works in whatever frame the
+targets are in (metres); batched over frames, on the joints-only forward pass. L-BFGS converges in tens of steps on
+this smooth least-squares problem. Objective, over axis-angle pose, translation and (optionally) betas:
+    sum_b sum_j w_bj |J_bj - T_bj|^2  +  pose_regulariser * |body_pose|^2  +  hinge_regulariser * sum_b hinge_b
+    (+ 1e-3 |betas|^2 when fitting shape)
+The hinge term keeps knees and elbows rotating about their flexion axis a, in the flexing direction:
+hinge = sum_{knees, elbows} |R a - a|^2 + min(0, sin theta_a)^2 (theta_a the angle about a), so where the joints do
+not pin a limb's twist, the twist follows its bend instead of the knee bending sideways.
 """
 
 from __future__ import annotations
@@ -12,7 +18,12 @@ import torch
 
 from hkmr_studio.body import kinematics
 from hkmr_studio.body.model import BodyModel
-from hkmr_studio.geometry.rotations import matrix_to_axis_angle
+from hkmr_studio.geometry.rotations import axis_angle_to_matrix, matrix_to_axis_angle
+
+#: Flexion axes in the T-pose body frame (Y up, facing +Z, left +X): knees flex the shin backward (+X), elbows the
+#: forearm forward.
+HINGES = {"left_knee": (1.0, 0.0, 0.0), "right_knee": (1.0, 0.0, 0.0), "left_elbow": (0.0, -1.0, 0.0),
+          "right_elbow": (0.0, 1.0, 0.0)}  # fmt: skip
 
 
 @dataclass
@@ -46,6 +57,18 @@ def _torso_orientation(rest: torch.Tensor, targets: torch.Tensor, weights: torch
     return matrix_to_axis_angle(u @ torch.diag_embed(d) @ vh)
 
 
+def hinge_penalty(rotations: torch.Tensor) -> torch.Tensor:
+    """(B, 24, 3, 3) local joint rotations -> (B,) how far knees and elbows turn off their flexion axis or bend the
+    wrong way (see the module docstring)."""
+    index = [kinematics.JOINT_INDEX[name] for name in HINGES]
+    axes = torch.tensor(list(HINGES.values()), dtype=rotations.dtype, device=rotations.device)  # (H, 3)
+    r = rotations[:, index]  # (B, H, 3, 3)
+    off_axis = ((r @ axes[:, :, None])[..., 0] - axes).pow(2).sum(-1)
+    skew = 0.5 * (r - r.transpose(-1, -2))
+    sine = (axes * torch.stack([skew[..., 2, 1], skew[..., 0, 2], skew[..., 1, 0]], dim=-1)).sum(-1)
+    return (off_axis + sine.clamp(max=0.0).pow(2)).sum(-1)
+
+
 def fit_joints3d(
     body: BodyModel,
     targets: torch.Tensor,
@@ -55,19 +78,26 @@ def fit_joints3d(
     shared_shape: bool = False,
     iterations: int = 200,
     pose_regulariser: float = 1e-4,
+    hinge_regulariser: float = 0.0,
+    betas: torch.Tensor | None = None,
 ) -> Joints3DFit:
-    """Fit (B, 24, 3) `targets` with (B, 24) `weights` (default 1). init_pose: (B, 72) axis-angle or None (zeros).
+    """Fit (B, 24, 3) `targets` with (B, 24) or (24,) `weights` (default 1). init_pose: (B, 72) axis-angle or None
+    (rest, the global orientation from a Kabsch alignment of the torso).
 
-    fit_shape: also fit betas (per frame, or one set for all frames with shared_shape); translation is always fitted.
-    A small L2 regulariser on the pose keeps joints that the targets do not constrain (zero weight) near rest.
+    betas: (B, 10) or (1, 10) shape to start from (default zeros), kept unless fit_shape. fit_shape: also fit betas
+    (per frame, or one set for all frames with shared_shape); translation is always fitted. A small L2 regulariser on
+    the pose keeps joints that the targets do not constrain (zero weight) near rest; see the module docstring for the
+    hinge term.
     """
     batch = targets.shape[0]
     dtype, device = targets.dtype, targets.device
     weights = torch.ones(batch, kinematics.NUM_JOINTS, dtype=dtype, device=device) if weights is None else weights
+    weights = weights.expand(batch, kinematics.NUM_JOINTS)
     pose = (torch.zeros(batch, 72, dtype=dtype, device=device) if init_pose is None else init_pose.clone()).detach()
     pose.requires_grad_(True)
-    betas = torch.zeros(1 if shared_shape else batch, kinematics.NUM_BETAS, dtype=dtype, device=device,
-                        requires_grad=fit_shape)
+    if betas is None:
+        betas = torch.zeros(1 if shared_shape else batch, kinematics.NUM_BETAS, dtype=dtype, device=device)
+    betas = betas.detach().clone().requires_grad_(fit_shape)
     used = weights > 0
     rest = body.rest_joints(betas.detach().expand(batch, -1))
     if init_pose is None:
@@ -81,6 +111,9 @@ def fit_joints3d(
         optimizer.zero_grad()
         joints = body.joints_only(pose[:, :3], pose[:, 3:], betas.expand(batch, -1), transl)
         loss = (weights * (joints - targets).pow(2).sum(-1)).sum() + pose_regulariser * pose[:, 3:].pow(2).sum()
+        if hinge_regulariser > 0:
+            rotations = axis_angle_to_matrix(pose.reshape(batch, kinematics.NUM_JOINTS, 3))
+            loss = loss + hinge_regulariser * hinge_penalty(rotations).sum()
         if fit_shape:
             loss = loss + 1e-3 * betas.pow(2).sum()
         loss.backward()
