@@ -81,6 +81,7 @@ def logged_totals(run_dir: Path) -> list[float]:
         ({"smplify": {"enabled": True}}, "smplify.enabled"),
         ({"smplify": {"options": {"camera_model": "perspective"}}}, "smplify.options.camera_model"),
         ({"model": {"encoder": "resnet50"}}, "model.encoder"),
+        ({"data": {"images": True}}, "data.images"),
         ({"model": {"regressor": "cmr"}}, "model.regressor"),
         ({"model": {"regressor_opts": {"num_outer": 3, "depth": 2}}}, "model"),
     ],
@@ -115,6 +116,18 @@ def test_a_few_steps_lower_the_loss(tmp_path):
     assert len(totals) == 25
     assert sum(totals[-3:]) < 0.8 * sum(totals[:3])
     assert result.module.global_step == 25
+
+
+def test_an_image_encoder_trains_on_rendered_crops(tmp_path):
+    data = tiny(tmp_path, data={"batch_size": 2, "images": True}, trainer={"max_steps": 2, "checkpoint_every": 100},
+                output={"export_path": None})  # a ResNet-50 file is large and slow to write: the checkpoint will do
+    data["model"] = {"regressor": "hkmr", "encoder": "resnet50", "feature_dim": 64,
+                     "regressor_opts": {"head_widths": [64, 32]}}
+    result = train(config_from_dict(data))
+    assert result.module.global_step == 2 and result.module.net.input_kind == "image"
+    totals = logged_totals(tmp_path / "run")
+    assert len(totals) == 2 and all(torch.isfinite(torch.tensor(totals)))
+    assert result.module.training_summary()["data"]["images"]
 
 
 def test_a_pose_vae_file_adds_the_kl_term(tmp_path):

@@ -36,9 +36,27 @@ class PinholeCamera:
                              max(1, round(self.width * factor)), max(1, round(self.height * factor)))
 
 
+@dataclass(frozen=True)
+class DirectionalLight:
+    """A light at infinity: `direction` (3,) it shines along, camera frame; RGB `color` in [0, 1]; `intensity`."""
+
+    direction: tuple[float, float, float]
+    color: tuple[float, float, float] = (1.0, 1.0, 1.0)
+    intensity: float = 1.0
+
+
 def _faces_to_vtk(faces: np.ndarray) -> np.ndarray:
     """(F, 3) triangles -> VTK's flat cell array [3, a, b, c, 3, ...]."""
     return np.hstack([np.full((faces.shape[0], 1), 3, dtype=np.int64), faces.astype(np.int64)]).ravel()
+
+
+def _per_vertex(color: np.ndarray | tuple[float, float, float]) -> bool:
+    return isinstance(color, np.ndarray) and color.ndim == 2
+
+
+def _rgb_bytes(color: np.ndarray) -> np.ndarray:
+    """(V, 3) RGB in [0, 1] -> uint8."""
+    return (np.clip(color, 0, 1) * 255).astype(np.uint8)
 
 
 class MeshRenderer:
@@ -58,25 +76,38 @@ class MeshRenderer:
     def close(self) -> None:
         self._plotter.close()
 
+    def set_lights(self, lights: list[DirectionalLight]) -> None:
+        """Replace the lighting (the default is pyvista's "three lights") by these directional lights."""
+        pl = self._plotter
+        pl.remove_all_lights()
+        for light in lights:
+            direction = np.asarray(light.direction, dtype=float)
+            pl.add_light(self._pv.Light(position=tuple(-direction), focal_point=(0.0, 0.0, 0.0), color=light.color,
+                                        intensity=light.intensity, light_type="scene light", positional=False))
+
     def _update_meshes(self, meshes: list[tuple[np.ndarray, np.ndarray, np.ndarray | tuple[float, float, float]]]) -> None:
         """Move the existing actors' points when the topology and colouring are unchanged; rebuild them otherwise."""
         same = len(meshes) == len(self._meshes) and all(
-            faces is old_faces or np.array_equal(faces, old_faces)
-            for (_, faces, _), old_faces in zip(meshes, self._faces)
-        ) and all(not (isinstance(c, np.ndarray) and c.ndim == 2) for _, _, c in meshes)
+            (faces is old_faces or np.array_equal(faces, old_faces))
+            and _per_vertex(color) == ("rgb" in mesh.point_data)
+            for (_, faces, color), old_faces, mesh in zip(meshes, self._faces, self._meshes)
+        )
         if same:
             for (vertices, _, color), mesh, actor in zip(meshes, self._meshes, self._actors):
                 mesh.points = np.asarray(vertices, dtype=np.float32)
+                if _per_vertex(color):
+                    mesh.point_data["rgb"] = _rgb_bytes(color)
+                else:
+                    actor.prop.color = tuple(color)
                 mesh.Modified()
-                actor.prop.color = tuple(color)
             return
         for actor in self._actors:
             self._plotter.remove_actor(actor, render=False)
         self._actors, self._meshes, self._faces = [], [], []
         for vertices, faces, color in meshes:
             mesh = self._pv.PolyData(np.asarray(vertices, dtype=np.float32), _faces_to_vtk(np.asarray(faces)))
-            if isinstance(color, np.ndarray) and color.ndim == 2:
-                mesh.point_data["rgb"] = (np.clip(color, 0, 1) * 255).astype(np.uint8)
+            if _per_vertex(color):
+                mesh.point_data["rgb"] = _rgb_bytes(color)
                 actor = self._plotter.add_mesh(mesh, scalars="rgb", rgb=True, smooth_shading=True, render=False)
             else:
                 actor = self._plotter.add_mesh(mesh, color=tuple(color), smooth_shading=True, render=False)

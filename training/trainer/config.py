@@ -26,7 +26,7 @@ from training.trainer.smplify import OPTION_NAMES as SMPLIFY_OPTIONS
 EVAL_SEED = 2_020_768
 #: SampleConfig fields that `data` sets itself, so `data.generator` may not.
 _DATA_OWNED = ("batch_size", "seed", "two_d_only_fraction")
-#: The encoder the synthetic samples can feed (the image encoders need photos).
+#: The encoder that reads landmarks; the others read image crops (data.images).
 KEYPOINT_ENCODER = "keypoints"
 _MAX_TIME = re.compile(r"^\d+:\d{2}:\d{2}:\d{2}$")
 
@@ -46,7 +46,9 @@ class DataConfig:
     pool_batches: None draws fresh batches forever; N cycles over batches 0..N-1 (one epoch), so each sample comes
     back and keeps its id (batch index x batch_size + row), as SMPLify in the loop needs. generator: further
     SampleConfig settings (noise_scale, occluder_fraction, ...). use_world_landmarks: feed MediaPipe's world landmarks
-    to the keypoint encoder where a sample has them.
+    to the keypoint encoder where a sample has them. images: render each sample's RGB crop
+    (training.samples.rgb_crops) for an image encoder (resnet50, efficientnet_lite0); needed by those, refused by the
+    keypoint encoder.
     """
 
     seed: int = 0
@@ -55,6 +57,7 @@ class DataConfig:
     pool_batches: int | None = None
     num_workers: int = 1
     use_world_landmarks: bool = True
+    images: bool = False
     generator: dict[str, Any] = field(default_factory=dict)
 
     def sample_config(self) -> SampleConfig:
@@ -241,9 +244,11 @@ def validate(config: TrainConfig) -> TrainConfig:
                  f"unknown SMPLify setting; expected one of {', '.join(SMPLIFY_OPTIONS)}")
     _require(not s.enabled or d.pool_batches is not None, "smplify.enabled",
              "SMPLify in the loop keeps a best fit per sample, so samples must come back: set data.pool_batches")
-    _require(config.model.encoder == KEYPOINT_ENCODER, "model.encoder",
-             f"{config.model.encoder!r} reads image crops, but the synthetic sample generator makes keypoints only; "
-             "train it on a data source with images")
+    reads_images = config.model.encoder != KEYPOINT_ENCODER
+    _require(d.images or not reads_images, "model.encoder",
+             f"{config.model.encoder!r} reads image crops: set data.images: true to render them for every sample")
+    _require(reads_images or not d.images, "data.images",
+             "the keypoint encoder reads landmarks, not crops: set data.images: false (or choose an image encoder)")
     _require(bool(config.output.name), "output.name", "must not be empty")
     return config
 

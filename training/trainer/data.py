@@ -13,6 +13,7 @@ from typing import Protocol
 import torch
 
 from hkmr_studio.geometry.cameras import pixels_to_normalised
+from hkmr_studio.nets.encoders.images import normalise_images
 from hkmr_studio.nets.output import RegressorOutput
 from hkmr_studio.nets.recovery import MeshRegressor
 from training.samples.cameras import PhotoCameras
@@ -61,12 +62,15 @@ class TrainingBatches(torch.utils.data.IterableDataset):
 
 
 def regress(net: MeshRegressor, batch: Batch, use_world: bool) -> RegressorOutput:
-    """Run a keypoint network on a batch (keypoints (B, 33, 2) normalised to the inference crop, visibility, mask,
-    world (B, 33, 3), has_world (B,)).
+    """Run the network on a batch: an image encoder on its crops (image (B, 3, S, S) RGB in [0, 1], normalised here as
+    the encoders expect), the keypoint encoder on keypoints (B, 33, 2) normalised to the inference crop, visibility,
+    mask, world (B, 33, 3), has_world (B,).
 
     With `use_world`, samples with world landmarks get them and the others none, as at inference (a COCO keypoint file
     has none): the encoder runs on the two groups and the regressor on all features at once.
     """
+    if net.input_kind == "image":
+        return net(normalise_images(batch["image"]))
     landmarks, visibility, mask = batch["keypoints"], batch["visibility"], batch["mask"]
     if not use_world:
         return net(landmarks, visibility, mask)

@@ -31,7 +31,7 @@ def model_meta(config: TrainConfig, summary: dict[str, Any]) -> dict[str, Any]:
         "trained": True,
         "description": description,
         "training": summary,
-        "uses_world_landmarks": config.data.use_world_landmarks,
+        "uses_world_landmarks": config.data.use_world_landmarks and not config.data.images,
     }
 
 

