@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Generator
-from functools import wraps
+from functools import partial, wraps
 from typing import ParamSpec, TypeVar
 
 from PySide6.QtCore import QObject, QThreadPool
@@ -18,7 +18,13 @@ class SerialWorkers(QObject):
     """A private one-thread pool: workers run in the order started, always on the same thread.
 
     The thread is kept between workers (no expiry), so what a worker creates there (MediaPipe's graph, an offscreen
-    OpenGL context) stays usable by the next one. Started workers are referenced here until they finish.
+    OpenGL context) stays usable by the next one.
+
+    Lifetime: the pool deletes a worker's C++ side on its thread right after `run` returns. Were the last Python
+    reference dropped then too, the worker's signal QObject (which lives on the GUI thread) would be destroyed on the
+    pool's thread while the GUI thread delivers its queued signals: a use-after-free that crashed the window's tests
+    now and then. So this object holds every worker until the pool has moved past it (the next worker has started,
+    or `wait` returned) and releases it on the GUI thread.
     """
 
     def __init__(self, parent: QObject | None = None) -> None:
@@ -26,16 +32,26 @@ class SerialWorkers(QObject):
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(1)
         self._pool.setExpiryTimeout(-1)
-        self._workers: set[WorkerBase] = set()
+        self._running: set[WorkerBase] = set()
+        self._finished: list[WorkerBase] = []  # done, but perhaps not yet deleted by the pool's thread
 
     def start(self, worker: WorkerBase) -> None:
-        self._workers.add(worker)
-        worker.finished.connect(lambda: self._workers.discard(worker))
+        self._running.add(worker)
+        worker.started.connect(self._release_finished)  # queued: the pool thread is past every earlier worker
+        worker.finished.connect(partial(self._on_finished, worker))
         self._pool.start(worker)
 
     def wait(self) -> None:
         """Block until every started worker has finished and the thread has exited."""
         self._pool.waitForDone(-1)
+        self._release_finished()
+
+    def _on_finished(self, worker: WorkerBase) -> None:
+        self._running.discard(worker)
+        self._finished.append(worker)
+
+    def _release_finished(self) -> None:
+        self._finished.clear()
 
 
 class WorkerError(Exception):
