@@ -1,0 +1,91 @@
+"""A regressor's trace as a sequence of bodies for the chain inspector (Qt-free).
+
+Entries run in the order the regressor made them: outer step t, inner pass p (HKMR: T x P passes, forward and
+backward along each chain; HMR: one pass per iteration). For each entry: the pose, the body's joints in the photo's
+camera frame (OpenCV: x right, y down, z forward, metres) and projected to photo pixels, and per joint the size of its
+update, the angle (degrees) of the rotation that takes its local rotation at the previous entry to this one (at the
+first entry, from the regressor's mean starting pose).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from hkmr_studio.body import kinematics
+from hkmr_studio.body.model import BodyModel
+from hkmr_studio.geometry.cameras import crop_camera_to_image_translation, perspective_project
+from hkmr_studio.geometry.rotations import axis_angle_to_matrix, matrix_to_axis_angle
+from hkmr_studio.nets.output import RegressorTrace
+from hkmr_studio.nets.pose_rep import MeanParams, rep_to_axis_angle
+from hkmr_studio.pipeline.core import PipelineResult
+
+
+@dataclass(frozen=True)
+class TraceEntry:
+    """Outer step `outer`, inner pass `inner` (its direction: forward / backward / flat), both from 0."""
+
+    outer: int
+    inner: int
+    direction: str
+
+    @property
+    def label(self) -> str:
+        if self.direction == "flat":
+            return f"iteration {self.outer + 1}"
+        return f"step {self.outer + 1}, pass {self.inner + 1} ({self.direction})"
+
+
+@dataclass(eq=False)
+class TraceBodies:
+    """Every entry of one trace (batch item 0). poses (N, 24, 3) axis-angle; update_deg (N, 24) degrees;
+    joints3d (N, 24, 3) metres, camera frame; joints2d (N, 24, 2) photo pixels."""
+
+    model_name: str
+    entries: list[TraceEntry]
+    poses: np.ndarray
+    update_deg: np.ndarray
+    joints3d: np.ndarray
+    joints2d: np.ndarray
+
+    def chain_updates_deg(self, index: int) -> dict[str, np.ndarray]:
+        """Chain name -> (K_c,) update angles of its joints (first to last) at entry `index`."""
+        return {chain.name: self.update_deg[index, list(chain.joints)] for chain in kinematics.CHAINS}
+
+
+def start_pose(mean: MeanParams) -> torch.Tensor:
+    """(24, 3) axis-angle: the pose a regressor starts from (its `mean` buffers)."""
+    return rep_to_axis_angle(mean.pose[None], mean.rep)[0].float().cpu()
+
+
+def update_angles_deg(poses: torch.Tensor, start: torch.Tensor) -> torch.Tensor:
+    """(N, 24, 3) axis-angle poses after each entry and the (24, 3) pose before the first -> (N, 24) degrees: the
+    angle of R_prev^T R_cur per joint."""
+    rotations = axis_angle_to_matrix(torch.cat([start[None], poses]))  # (N + 1, 24, 3, 3)
+    relative = rotations[:-1].transpose(-1, -2) @ rotations[1:]
+    return torch.rad2deg(torch.linalg.norm(matrix_to_axis_angle(relative), dim=-1))
+
+
+def trace_bodies(result: PipelineResult, body: BodyModel, start: torch.Tensor) -> TraceBodies:
+    """The bodies of every entry of `result.trace` (a found result), posed with the shape and camera of their outer
+    step; `start` (24, 3) is the regressor's starting pose."""
+    trace: RegressorTrace | None = result.trace
+    if trace is None or result.crop is None:
+        raise ValueError("this result has no trace: no body was found in the photo")
+    entries = [TraceEntry(t, p, trace.directions[p]) for t in range(trace.num_outer) for p in range(trace.num_inner)]
+    poses = torch.stack([trace.pose(e.outer, e.inner)[0] for e in entries]).float().cpu()  # (N, 24, 3)
+    outer = [e.outer for e in entries]
+    betas = trace.betas[outer, 0].float().cpu()  # (N, 10)
+    cameras = trace.cameras[outer, 0].float().cpu()  # (N, 3)
+    cx, cy, side = result.crop
+    count = len(entries)
+    principal = torch.tensor([result.principal_point], dtype=torch.float32).expand(count, 2)
+    transl = crop_camera_to_image_translation(cameras, torch.tensor([[cx, cy]], dtype=torch.float32).expand(count, 2),
+                                              torch.full((count,), float(side)), result.focal_length, principal)
+    with torch.inference_mode():
+        out = body(poses[:, 0], poses[:, 1:].reshape(count, -1), betas, transl)
+        joints2d = perspective_project(out.joints, result.focal_length, principal)
+    return TraceBodies(result.model_name, entries, poses.numpy(), update_angles_deg(poses, start).numpy(),
+                       out.joints.numpy(), joints2d.numpy())
