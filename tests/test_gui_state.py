@@ -11,17 +11,15 @@ from conftest import SAMPLE_PHOTO
 from hkmr_studio.checkpoints import ModelFileError
 from hkmr_studio.gui.analysis import (
     GPU_OUT_OF_MEMORY,
-    REFINE_UNAVAILABLE,
     Engine,
-    RefineUnavailableError,
     Request,
     explain_error,
 )
 from hkmr_studio.gui.capture import CaptureError, FrameMailbox, VideoSource, read_frames
 from hkmr_studio.gui.state import Choices, Document, Status, StudioState
 from hkmr_studio.gui.testing import write_test_video
-from hkmr_studio.pipeline.core import Pipeline
 from hkmr_studio.pipeline.images import ImageLoadError, image_from_array, load_image
+from hkmr_studio.pipeline.keypoints import Keypoints2D
 
 
 def _frame(value: int = 0):
@@ -119,14 +117,18 @@ def engine():
     engine.close()
 
 
-def test_engine_yields_each_stage_and_returns_the_overlay(engine, untrained_model_path):
-    image = load_image(SAMPLE_PHOTO)
-    steps = engine.analyse(Request(image, str(untrained_model_path), "cpu"))
+def drain(steps):
+    """Run an Engine.analyse generator to its end: (the stages it announced, the Analysis it returned)."""
     stages = []
     with pytest.raises(StopIteration) as done:
         while True:
             stages.append(next(steps))
-    analysis = done.value.value
+    return stages, done.value.value
+
+
+def test_engine_yields_each_stage_and_returns_the_overlay(engine, untrained_model_path):
+    image = load_image(SAMPLE_PHOTO)
+    stages, analysis = drain(engine.analyse(Request(image, str(untrained_model_path), "cpu")))
     assert stages == ["Loading the models…", "Recovering the body…", "Drawing the overlay…"]
     assert analysis.result.found and analysis.image is image
     width, height = image.original_size
@@ -136,20 +138,23 @@ def test_engine_yields_each_stage_and_returns_the_overlay(engine, untrained_mode
     np.testing.assert_allclose(analysis.joints_yup()[:, 1], -analysis.result.best.joints3d[:, 1])
 
 
-def test_engine_turns_a_missing_refinement_into_its_own_error(engine, untrained_model_path, monkeypatch):
-    def not_yet(self, result):
-        raise NotImplementedError
-
-    monkeypatch.setattr(Pipeline, "_refine", not_yet)
-    steps = engine.analyse(Request(load_image(SAMPLE_PHOTO), str(untrained_model_path), "cpu", refine=True))
-    assert next(steps) == "Loading the models…" and next(steps) == "Refining with SMPLify…"
-    with pytest.raises(RefineUnavailableError, match="not available"):
-        next(steps)
+def test_engine_refits_edited_keypoints_from_the_regressors_body(engine, untrained_model_path):
+    image = load_image(SAMPLE_PHOTO)
+    base = drain(engine.analyse(Request(image, str(untrained_model_path), "cpu")))[1]
+    keypoints = base.result.keypoints
+    moved = keypoints.xy.copy()
+    moved[15] += (-40.0, -40.0)  # the left wrist
+    edited = Keypoints2D(moved, keypoints.visibility, keypoints.present, "user")
+    request = Request(image, str(untrained_model_path), "cpu", keypoints=edited, refit_from=base)
+    stages, refit = drain(engine.analyse(request))
+    assert stages == ["Refitting to the edited keypoints…", "Drawing the overlay…"]
+    assert refit.result.regression is base.result.regression and refit.result.best is refit.result.fit
+    assert refit.result.keypoints is edited and base.result.fit is None  # the base analysis is not changed
+    assert refit.regression_layer.shape == refit.mesh_layer.shape and "refit" in refit.timings
 
 
 def test_errors_become_messages_that_say_what_to_do():
     assert explain_error(torch.cuda.OutOfMemoryError("CUDA out of memory")) == GPU_OUT_OF_MEMORY
-    assert explain_error(RefineUnavailableError(REFINE_UNAVAILABLE)) == REFINE_UNAVAILABLE
     assert explain_error(ImageLoadError("'x.jpg' is empty")) == "'x.jpg' is empty"
     assert explain_error(ModelFileError("model file not found: m.pt")) == "model file not found: m.pt"
     assert explain_error(ZeroDivisionError("division by zero")).startswith("Unexpected error (ZeroDivisionError")

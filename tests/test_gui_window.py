@@ -17,7 +17,7 @@ from superqt.utils import FunctionWorker
 
 from conftest import SAMPLE_PHOTO
 from hkmr_studio.cli import main
-from hkmr_studio.gui.analysis import GPU_OUT_OF_MEMORY, REFINE_UNAVAILABLE
+from hkmr_studio.gui.analysis import GPU_OUT_OF_MEMORY
 from hkmr_studio.gui.preferences import PreferencesDialog
 from hkmr_studio.gui.qt_images import array_from_qimage
 from hkmr_studio.gui.state import Status
@@ -229,17 +229,16 @@ def test_out_of_gpu_memory_falls_back_to_the_cpu(qtbot, window, monkeypatch):
     assert load_settings()[0].device == "cpu"
 
 
-def test_refine_without_smplify_keeps_the_body_and_says_so(qtbot, window, monkeypatch):
-    def not_yet(self, result):
-        raise NotImplementedError
-
-    monkeypatch.setattr(Pipeline, "_refine", not_yet)
+def test_refine_fits_the_body_to_the_keypoints_and_keeps_the_regressors_body(qtbot, window):
     (document,) = open_and_wait(qtbot, window, SAMPLE_PHOTO)
-    shown = document.analysis
-    with qtbot.waitSignal(window.inference.idle, timeout=WAIT_MS):
+    regression = document.analysis.result.regression
+    with qtbot.waitSignals([window.inference.analysed, window.inference.idle], order="strict", timeout=WAIT_MS):
         window.refine_action.trigger()
-    assert REFINE_UNAVAILABLE in window.banner.texts()
-    assert document.analysis is shown and document.status is Status.DONE
+    result = document.analysis.result
+    assert document.status is Status.DONE and result.fit is not None and result.best is result.fit
+    assert np.allclose(result.regression.vertices, regression.vertices)  # the regressor's body, for comparison
+    assert result.fit_report.error2d_after.nanmean() < result.fit_report.error2d_before.nanmean()
+    assert document.analysis.regression_layer is not None and len(window.fit_comparison.rows()) == 24
 
 
 def test_a_corrupt_settings_file_is_reported_and_reset(qtbot, tmp_path, untrained_model_path):

@@ -62,6 +62,21 @@ def drag_refit_config(**overrides: object) -> SMPLifyConfig:
     return SMPLifyConfig(**{**settings, **overrides})
 
 
+def warm_up_lbfgs() -> None:
+    """One tiny L-BFGS step. torch imports much of what L-BFGS uses on its first step (1.5-3 s on 2 CPU cores), which
+    would otherwise delay the first interactive refit; the app calls this in the background once a body is shown."""
+    x = torch.zeros(2, requires_grad=True)
+    optimizer = torch.optim.LBFGS([x], max_iter=2)
+
+    def closure() -> torch.Tensor:
+        optimizer.zero_grad()
+        loss = (x - 1.0).pow(2).sum()
+        loss.backward()
+        return loss
+
+    optimizer.step(closure)
+
+
 def _gmof(residual: torch.Tensor, sigma: float) -> torch.Tensor:
     """Geman-McClure robust error per 2D residual (..., 2) -> (...)."""
     squared = residual.pow(2).sum(-1)

@@ -18,26 +18,22 @@ from hkmr_studio.body.safe_pickle import BodyFileFormatError, UnsafeBodyFileErro
 from hkmr_studio.checkpoints import ModelFileError
 from hkmr_studio.export.fbx import FbxExportError
 from hkmr_studio.export.frames import camera_to_yup
-from hkmr_studio.pipeline.core import Pipeline, PipelineResult
+from hkmr_studio.pipeline.core import BodyEstimate, Pipeline, PipelineResult
 from hkmr_studio.pipeline.images import ImageLoadError, LoadedImage
 from hkmr_studio.pipeline.keypoints import Keypoints2D
 from hkmr_studio.render.colors import vertex_chain_colors
 from hkmr_studio.render.compose import photo_camera
 from hkmr_studio.render.llvm_guard import load_triton_before_opengl
-from hkmr_studio.render.overlay import MESH_COLOR_RGB, MeshRenderer
+from hkmr_studio.render.overlay import MESH_COLOR_RGB, REGRESSION_COLOR_RGB, MeshRenderer
 
-REFINE_UNAVAILABLE = "SMPLify refinement is not available in this version yet; the regressor's body is still shown."
 GPU_OUT_OF_MEMORY = "The GPU ran out of memory, so HKMR Studio switched the device to the CPU and ran again."
-
-
-class RefineUnavailableError(RuntimeError):
-    """The pipeline cannot refine yet (SMPLify is not wired in)."""
 
 
 @dataclass(frozen=True)
 class Request:
     """One pipeline run. model: shipped name or checkpoint path; device: auto | cpu | gpu; body_path: None for the
-    embedded body; keypoints: given instead of detection (pixels of `image`)."""
+    embedded body; keypoints: given instead of detection (pixels of `image`). refit_from: an analysis whose regression
+    SMPLify starts from, fitting `keypoints` (the user's edits) with `pinned` MediaPipe indices weighted more."""
 
     image: LoadedImage
     model: str
@@ -45,6 +41,8 @@ class Request:
     body_path: str | None = None
     refine: bool = False
     keypoints: Keypoints2D | None = None
+    refit_from: Analysis | None = None
+    pinned: frozenset[int] = frozenset()
 
     @property
     def pipeline_key(self) -> tuple[str, str, str | None]:
@@ -54,7 +52,8 @@ class Request:
 @dataclass(eq=False)
 class Analysis:
     """A finished run. mesh_layer: (H, W, 4) RGBA uint8, the best body rendered with the photo's camera (None when no
-    body was found). faces (F, 3) and vertex_colors (V, 3) in [0, 1] (chain colours) belong to the body model.
+    body was found); regression_layer: the regressor's body likewise in REGRESSION_COLOR_RGB, when there is a fit.
+    faces (F, 3) and vertex_colors (V, 3) in [0, 1] (chain colours) belong to the body model.
     timings: seconds per stage, the pipeline's plus "render"."""
 
     request: Request
@@ -62,6 +61,7 @@ class Analysis:
     faces: np.ndarray
     vertex_colors: np.ndarray
     mesh_layer: np.ndarray | None = None
+    regression_layer: np.ndarray | None = None
     timings: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -88,6 +88,7 @@ class Engine:
         self._key: tuple[str, str, str | None] | None = None
         self._renderer: MeshRenderer | None = None
         self._colors: tuple[object, np.ndarray] | None = None  # (body model, its chain colours)
+        self._regression_layer: tuple[BodyEstimate, np.ndarray] | None = None  # refits share their base's regression
 
     def pipeline_for(self, request: Request) -> Pipeline:
         if self._pipeline is None or self._key != request.pipeline_key:
@@ -115,34 +116,42 @@ class Engine:
 
     def analyse(self, request: Request) -> Generator[str, None, Analysis]:
         """Run the request, yielding what is about to happen before each stage."""
-        yield "Loading the models…"
-        load_triton_before_opengl()  # MediaPipe creates an OpenGL context when a display exists (see llvm_guard)
-        pipeline = self.pipeline_for(request)
-        _ = pipeline.body, pipeline.model, pipeline.detector  # load each now, so the next stage is the run alone
-        yield "Refining with SMPLify…" if request.refine else "Recovering the body…"
-        try:
+        if request.refit_from is not None:
+            yield "Refitting to the edited keypoints…"
+            pipeline = self.pipeline_for(request)
+            result = pipeline.refit(request.refit_from.result, request.keypoints, request.pinned)
+        else:
+            yield "Loading the models…"
+            load_triton_before_opengl()  # MediaPipe creates an OpenGL context when a display exists (see llvm_guard)
+            pipeline = self.pipeline_for(request)
+            _ = pipeline.body, pipeline.model, pipeline.detector  # load each now, so the next stage is the run alone
+            yield "Refining with SMPLify…" if request.refine else "Recovering the body…"
             result = pipeline.run(request.image, keypoints=request.keypoints, refine=request.refine)
-        except NotImplementedError as exc:
-            if not request.refine:
-                raise
-            raise RefineUnavailableError(REFINE_UNAVAILABLE) from exc
         analysis = Analysis(request, result, pipeline.body.faces, self._chain_colors(pipeline),
                             timings=dict(result.timings))
         if result.best is None:
             return analysis
         yield "Drawing the overlay…"
         start = time.perf_counter()
-        if self._renderer is None:
-            self._renderer = MeshRenderer()
-        analysis.mesh_layer = self._renderer.render([(result.best.vertices, analysis.faces, MESH_COLOR_RGB)],
-                                                    photo_camera(result))
+        analysis.mesh_layer = self._render(analysis, result.best, MESH_COLOR_RGB)
+        if result.fit is not None:
+            if self._regression_layer is None or self._regression_layer[0] is not result.regression:
+                self._regression_layer = (result.regression,
+                                          self._render(analysis, result.regression, REGRESSION_COLOR_RGB))
+            analysis.regression_layer = self._regression_layer[1]
         analysis.timings["render"] = time.perf_counter() - start
         return analysis
 
+    def _render(self, analysis: Analysis, body: BodyEstimate, color: tuple[float, float, float]) -> np.ndarray:
+        """(H, W, 4) RGBA uint8 of `body` in one colour, seen by the photo's camera."""
+        if self._renderer is None:
+            self._renderer = MeshRenderer()
+        return self._renderer.render([(body.vertices, analysis.faces, color)], photo_camera(analysis.result))
+
 
 #: Failures the user can act on; anything else is a bug and is logged with its traceback.
-EXPECTED_ERRORS = (torch.cuda.OutOfMemoryError, ImageLoadError, ModelFileError, RefineUnavailableError,
-                   BodyFileFormatError, UnsafeBodyFileError, FbxExportError, OSError)
+EXPECTED_ERRORS = (torch.cuda.OutOfMemoryError, ImageLoadError, ModelFileError, BodyFileFormatError,
+                   UnsafeBodyFileError, FbxExportError, OSError)
 
 
 def is_bug(exc: BaseException) -> bool:
@@ -154,7 +163,7 @@ def explain_error(exc: BaseException) -> str:
     """A message for the user about an exception from a run or an export: what went wrong and what to do."""
     if isinstance(exc, torch.cuda.OutOfMemoryError):
         return GPU_OUT_OF_MEMORY
-    if isinstance(exc, (ImageLoadError, ModelFileError, RefineUnavailableError)):
+    if isinstance(exc, (ImageLoadError, ModelFileError)):
         return str(exc)
     if isinstance(exc, (BodyFileFormatError, UnsafeBodyFileError)):
         return f"The body model could not be loaded: {exc}. Choose another body file in Preferences."

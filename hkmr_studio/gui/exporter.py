@@ -27,12 +27,14 @@ class ExportReport:
     failures: list[str] = field(default_factory=list)
 
 
-def write_exports(targets: list[tuple[Path, str]], result: PipelineResult, body: BodyModel) -> ExportReport:
-    """Write each (path, format); one failure does not stop the others."""
+def write_exports(targets: list[tuple[Path, str]], result: PipelineResult, body: BodyModel,
+                  which: str = "best") -> ExportReport:
+    """Write each (path, format) of the `which` body ("regression", "fit" or "best"); one failure does not stop the
+    others."""
     report = ExportReport()
     for path, fmt in targets:
         try:
-            report.written.append(write_export(path, fmt, result, body))
+            report.written.append(write_export(path, fmt, result, body, which))
         except Exception as exc:  # any failure is reported per file, and the rest still get written
             log.log(logging.ERROR if is_bug(exc) else logging.WARNING, "export of %s failed", path,
                     exc_info=exc if is_bug(exc) else None)
@@ -51,14 +53,15 @@ class ExportController(QObject):
         self._workers = SerialWorkers(self)
         self._closed = False
 
-    def export(self, document: Document | None, targets: list[tuple[Path, str]]) -> bool:
-        """Start writing; False (with a message) when there is no body to export."""
+    def export(self, document: Document | None, targets: list[tuple[Path, str]], which: str = "best") -> bool:
+        """Start writing the `which` body ("regression", "fit" or "best"); False (with a message) when there is no
+        body to export."""
         analysis = document.analysis if document is not None else None
         if analysis is None or not analysis.result.found:
             self._state.notify(Level.INFO, "There is no recovered body to export yet: open a photo of a person first.")
             return False
         body = load_body_model(analysis.request.body_path)  # cached: the one the analysis was made with
-        worker = FunctionWorker(write_exports, targets, analysis.result, body)
+        worker = FunctionWorker(write_exports, targets, analysis.result, body, which)
         worker.returned.connect(self._on_returned)
         worker.errored.connect(self._on_errored)
         self._workers.start(worker)

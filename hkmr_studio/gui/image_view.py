@@ -1,11 +1,23 @@
 """The photo with the recovered body over it (mesh layer, skeleton, keypoints), zoomed with the wheel, panned by
-dragging. Each keypoint is its own item that knows its landmark number, so it can be made draggable."""
+dragging. Each keypoint is its own item that knows its landmark number: dragging one, or its right-click menu (not
+visible, pinned), reports an edit through the view's signals. Where there is a fit, the regressor's body can be shown
+instead of it or with it, in its own colour (`ViewOptions.body_shown`)."""
 
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QLineF, QRectF, Qt
-from PySide6.QtGui import QBrush, QColor, QPainter, QPen, QPixmap, QResizeEvent, QWheelEvent
+from PySide6.QtCore import QLineF, QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import (
+    QBrush,
+    QColor,
+    QContextMenuEvent,
+    QMouseEvent,
+    QPainter,
+    QPen,
+    QPixmap,
+    QResizeEvent,
+    QWheelEvent,
+)
 from PySide6.QtWidgets import (
     QGraphicsEllipseItem,
     QGraphicsItem,
@@ -14,6 +26,7 @@ from PySide6.QtWidgets import (
     QGraphicsRectItem,
     QGraphicsScene,
     QGraphicsView,
+    QMenu,
     QWidget,
 )
 
@@ -23,6 +36,7 @@ from hkmr_studio.gui.state import Document, StudioState
 from hkmr_studio.pipeline.images import LoadedImage
 from hkmr_studio.pipeline.keypoints import MEDIAPIPE_LANDMARK_NAMES, VISIBILITY_THRESHOLD, Keypoints2D
 from hkmr_studio.render.colors import joint_colors
+from hkmr_studio.render.overlay import REGRESSION_COLOR_RGB
 
 KEYPOINT_RADIUS_PX = 5
 BONE_WIDTH_PX = 3
@@ -30,24 +44,32 @@ ZOOM_STEP = 1.25
 _SEEN_FILL = QColor(255, 255, 255)
 _SEEN_OUTLINE = QColor(20, 20, 20)
 _UNSEEN_OUTLINE = QColor(255, 170, 0)
+_PINNED_OUTLINE = QColor(0, 200, 255)
+_REGRESSION_COLOR = QColor(*(round(c * 255) for c in REGRESSION_COLOR_RGB))
+EDIT_HINT = "Drag to move it and refit; right-click to mark it not visible or pin it."
 
 
 class KeypointItem(QGraphicsEllipseItem):
     """One landmark, drawn at a fixed size on screen: filled when seen, a hollow orange ring when MediaPipe guessed
-    it (hidden or outside the photo). `index` is its MediaPipe landmark number."""
+    it (hidden or outside the photo) or the user marked it not visible, with a thick cyan ring when pinned. `index`
+    is its MediaPipe landmark number."""
 
-    def __init__(self, index: int, x: float, y: float, visibility: float, parent: QGraphicsItem) -> None:
+    def __init__(self, index: int, x: float, y: float, visibility: float, parent: QGraphicsItem,
+                 pinned: bool = False, editable: bool = False) -> None:
         r = KEYPOINT_RADIUS_PX
         super().__init__(-r, -r, 2 * r, 2 * r, parent)
         self.index = index
         self.visibility = visibility
+        self.pinned = pinned
         self.setPos(x, y)
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
         seen = visibility >= VISIBILITY_THRESHOLD
-        self.setPen(QPen(_SEEN_OUTLINE if seen else _UNSEEN_OUTLINE, 1.5 if seen else 2.5))
+        outline = _PINNED_OUTLINE if pinned else _SEEN_OUTLINE if seen else _UNSEEN_OUTLINE
+        self.setPen(QPen(outline, 3.0 if pinned else 1.5 if seen else 2.5))
         self.setBrush(QBrush(_SEEN_FILL) if seen else QBrush(Qt.BrushStyle.NoBrush))
-        note = "" if seen else " (not seen: hidden or outside the photo)"
-        self.setToolTip(f"{MEDIAPIPE_LANDMARK_NAMES[index]}: visibility {visibility:.2f}{note}")
+        note = ("" if seen else " (not seen: hidden or outside the photo)") + (" · pinned" if pinned else "")
+        hint = f"\n{EDIT_HINT}" if editable else ""
+        self.setToolTip(f"{MEDIAPIPE_LANDMARK_NAMES[index]}: visibility {visibility:.2f}{note}{hint}")
 
 
 def _layer(z: float) -> QGraphicsRectItem:
@@ -59,7 +81,12 @@ def _layer(z: float) -> QGraphicsRectItem:
 
 
 class ImageView(QGraphicsView):
-    """Shows the current document of a StudioState, following its view options."""
+    """Shows the current document of a StudioState, following its view options. Keypoints can be edited where a body
+    was recovered (not in live video); the signals carry MediaPipe indices and photo pixels."""
+
+    keypoint_moved = Signal(int, float, float)  # a drag ended: index, x, y
+    keypoint_visible_set = Signal(int, bool)
+    keypoint_pinned_set = Signal(int, bool)
 
     def __init__(self, state: StudioState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -75,10 +102,15 @@ class ImageView(QGraphicsView):
         self.photo_item.setTransformationMode(Qt.TransformationMode.SmoothTransformation)
         self.mesh_item = QGraphicsPixmapItem()
         self.mesh_item.setZValue(1)
+        self.regression_item = QGraphicsPixmapItem()  # the regressor's body where there is a fit
+        self.regression_item.setZValue(0.9)
         self.skeleton_layer = _layer(2)
+        self.regression_skeleton_layer = _layer(1.9)
         self.keypoint_layer = _layer(3)
-        for item in (self.photo_item, self.mesh_item, self.skeleton_layer, self.keypoint_layer):
+        for item in (self.photo_item, self.regression_item, self.mesh_item, self.regression_skeleton_layer,
+                     self.skeleton_layer, self.keypoint_layer):
             self.scene().addItem(item)
+        self._dragged: KeypointItem | None = None
         self._document: Document | None = None
         self._image: LoadedImage | None = None
         self._fitted = True  # keep fitting the photo to the window until the user zooms
@@ -90,8 +122,16 @@ class ImageView(QGraphicsView):
     def keypoint_items(self) -> list[KeypointItem]:
         return [item for item in self.keypoint_layer.childItems() if isinstance(item, KeypointItem)]
 
-    def bone_items(self) -> list[QGraphicsLineItem]:
-        return [item for item in self.skeleton_layer.childItems() if isinstance(item, QGraphicsLineItem)]
+    def bone_items(self, layer: QGraphicsItem | None = None) -> list[QGraphicsLineItem]:
+        """The bones drawn in `layer` (default: the skeleton of the body shown)."""
+        layer = layer or self.skeleton_layer
+        return [item for item in layer.childItems() if isinstance(item, QGraphicsLineItem)]
+
+    def editable(self) -> bool:
+        """Whether the keypoints shown can be edited: a body was recovered, and the photo is not live video."""
+        document = self._document
+        return (document is not None and document is not self._state.live_document
+                and document.analysis is not None and document.analysis.result.found)
 
     def show_document(self, document: Document | None) -> None:
         new_document = document is not self._document
@@ -108,9 +148,20 @@ class ImageView(QGraphicsView):
         analysis = document.analysis if document is not None else None
         layer = analysis.mesh_layer if analysis is not None else None
         self.mesh_item.setPixmap(QPixmap.fromImage(qimage_from_array(layer)) if layer is not None else QPixmap())
-        body = analysis.result.best if analysis is not None else None
-        self._draw_skeleton(body.joints2d if body is not None else None)
-        self._draw_keypoints(analysis.result.keypoints if analysis is not None else None)
+        layer = analysis.regression_layer if analysis is not None else None
+        self.regression_item.setPixmap(QPixmap.fromImage(qimage_from_array(layer)) if layer is not None else QPixmap())
+        result = analysis.result if analysis is not None else None
+        body = result.best if result is not None else None
+        self._draw_skeleton(self.skeleton_layer, body.joints2d if body is not None else None)
+        fitted = result is not None and result.fit is not None
+        self._draw_skeleton(self.regression_skeleton_layer, result.regression.joints2d if fitted else None,
+                            _REGRESSION_COLOR)
+        edits = document.keypoint_edits if document is not None else None
+        if edits is not None:
+            self._draw_keypoints(edits.current.keypoints, edits.current.pinned)
+        else:
+            self._draw_keypoints(result.keypoints if result is not None else None)
+        self._apply_view_options()
         if self._fitted:
             self.fit()
 
@@ -140,14 +191,75 @@ class ImageView(QGraphicsView):
 
     def _apply_view_options(self) -> None:
         view = self._state.view
-        self.mesh_item.setOpacity(view.mesh_opacity)
-        self.mesh_item.setVisible(view.show_mesh)
-        self.skeleton_layer.setVisible(view.show_skeleton)
+        with_fit = not self.regression_item.pixmap().isNull()  # only analyses with a fit have this layer
+        fit_shown = not with_fit or view.body_shown != "regressor"
+        regression_shown = with_fit and view.body_shown != "fit"
+        for item in (self.mesh_item, self.regression_item):
+            item.setOpacity(view.mesh_opacity)
+        self.mesh_item.setVisible(view.show_mesh and fit_shown)
+        self.regression_item.setVisible(view.show_mesh and regression_shown)
+        self.skeleton_layer.setVisible(view.show_skeleton and fit_shown)
+        self.regression_skeleton_layer.setVisible(view.show_skeleton and regression_shown)
         self.keypoint_layer.setVisible(view.show_keypoints)
 
-    def _draw_skeleton(self, joints2d: np.ndarray | None) -> None:
-        """(24, 2) pixel joints -> one line per bone, coloured by chain."""
-        for item in self.bone_items():
+    # --- editing keypoints --------------------------------------------------------------------------------------
+
+    def _keypoint_at(self, event: QMouseEvent | QContextMenuEvent) -> KeypointItem | None:
+        if not self.keypoint_layer.isVisible() or not self.editable():
+            return None
+        return next((i for i in self.items(event.pos()) if isinstance(i, KeypointItem)), None)
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        item = self._keypoint_at(event) if event.button() == Qt.MouseButton.LeftButton else None
+        if item is None:
+            super().mousePressEvent(event)  # pans the photo
+            return
+        self._dragged = item
+        self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
+        event.accept()
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        if self._dragged is None:
+            super().mouseMoveEvent(event)
+            return
+        self._dragged.setPos(self._inside_photo(self.mapToScene(event.pos())))
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        if self._dragged is None:
+            super().mouseReleaseEvent(event)
+            return
+        item, self._dragged = self._dragged, None
+        self.viewport().unsetCursor()
+        self.keypoint_moved.emit(item.index, item.pos().x(), item.pos().y())
+
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:
+        item = self._keypoint_at(event)
+        if item is None:
+            super().contextMenuEvent(event)
+            return
+        menu = QMenu(self)
+        menu.setToolTipsVisible(True)
+        visible = menu.addAction("Visible")
+        visible.setCheckable(True)
+        visible.setChecked(item.visibility >= VISIBILITY_THRESHOLD)
+        visible.setToolTip("Untick when this keypoint is hidden or wrong: the fit then ignores it")
+        visible.toggled.connect(lambda on: self.keypoint_visible_set.emit(item.index, on))
+        pinned = menu.addAction("Pinned")
+        pinned.setCheckable(True)
+        pinned.setChecked(item.pinned)
+        pinned.setToolTip("Make the fit follow this keypoint closely")
+        pinned.toggled.connect(lambda on: self.keypoint_pinned_set.emit(item.index, on))
+        menu.exec(event.globalPos())
+
+    def _inside_photo(self, point: QPointF) -> QPointF:
+        rect = self.scene().sceneRect()
+        return QPointF(min(max(point.x(), rect.left()), rect.right()), min(max(point.y(), rect.top()), rect.bottom()))
+
+    # --- drawing ------------------------------------------------------------------------------------------------
+
+    def _draw_skeleton(self, layer: QGraphicsItem, joints2d: np.ndarray | None, color: QColor | None = None) -> None:
+        """(24, 2) pixel joints -> one line per bone in `layer`, coloured by chain (or all in `color`)."""
+        for item in self.bone_items(layer):
             self.scene().removeItem(item)
         if joints2d is None:
             return
@@ -155,18 +267,21 @@ class ImageView(QGraphicsView):
         for j, parent in enumerate(kinematics.PARENTS):
             if parent < 0 or not np.isfinite(joints2d[[j, parent]]).all():
                 continue
-            pen = QPen(QColor(*colors[j]), BONE_WIDTH_PX)
+            pen = QPen(color or QColor(*colors[j]), BONE_WIDTH_PX)
             pen.setCosmetic(True)  # same width on screen at any zoom
             pen.setCapStyle(Qt.PenCapStyle.RoundCap)
-            line = QGraphicsLineItem(QLineF(*joints2d[parent], *joints2d[j]), self.skeleton_layer)
+            line = QGraphicsLineItem(QLineF(*joints2d[parent], *joints2d[j]), layer)
             line.setPen(pen)
             line.setToolTip(f"{kinematics.JOINT_NAMES[parent]} – {kinematics.JOINT_NAMES[j]}")
 
-    def _draw_keypoints(self, keypoints: Keypoints2D | None) -> None:
+    def _draw_keypoints(self, keypoints: Keypoints2D | None, pinned: frozenset[int] = frozenset()) -> None:
+        self._dragged = None
         for item in self.keypoint_items():
             self.scene().removeItem(item)
         if keypoints is None:
             return
+        editable = self.editable()
         for index in np.flatnonzero(keypoints.present):
             x, y = keypoints.xy[index]
-            KeypointItem(int(index), float(x), float(y), float(keypoints.visibility[index]), self.keypoint_layer)
+            KeypointItem(int(index), float(x), float(y), float(keypoints.visibility[index]), self.keypoint_layer,
+                         pinned=int(index) in pinned, editable=editable)

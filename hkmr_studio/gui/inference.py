@@ -7,13 +7,16 @@ the running one at its next stage. Results, errors and progress come back as sta
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from functools import partial
 
 import torch
 from PySide6.QtCore import QObject, Signal
 from superqt.utils import FunctionWorker, GeneratorWorker
 
-from hkmr_studio.gui.analysis import Analysis, Engine, RefineUnavailableError, Request, explain_error, is_bug
+from hkmr_studio.fitting.smplify import warm_up_lbfgs
+from hkmr_studio.gui.analysis import Analysis, Engine, Request, explain_error, is_bug
+from hkmr_studio.gui.keypoint_edits import KeypointState
 from hkmr_studio.gui.state import Document, Level, Status, StudioState
 from hkmr_studio.gui.workers import SerialWorkers, WorkerError, reporting
 from hkmr_studio.pipeline.images import LoadedImage
@@ -41,6 +44,8 @@ class InferenceController(QObject):
         self._workers = SerialWorkers(self)
         self._running: tuple[Document, GeneratorWorker] | None = None
         self._waiting: tuple[Document, Request] | None = None
+        self._dropped: GeneratorWorker | None = None  # running, but its result is no longer wanted
+        self._fitting_warmed = False
         self._closed = False
         state.current_changed.connect(self._on_current_changed)
         state.choices.events.connect(self._on_choices_changed)
@@ -52,12 +57,32 @@ class InferenceController(QObject):
     def analyse(self, document: Document, *, image: LoadedImage | None = None, refine: bool = False,
                 stop_running: bool = True) -> None:
         """Run the pipeline on `image` (default: the document's) for `document`; refine reuses its keypoints."""
-        if self._closed:
-            return
         choices = self._state.choices
         keypoints = document.analysis.result.keypoints if refine and document.analysis is not None else None
         request = Request(image or document.image, choices.model, choices.device, choices.body_path, refine,
                           keypoints)
+        self._submit(document, request, stop_running)
+
+    def refit(self, document: Document, base: Analysis, edit: KeypointState) -> None:
+        """Refit `base`'s regression to the edited keypoints in the background. The latest edit wins: a running job
+        is stopped at its next stage and this refit starts when it ends, replacing any refit still waiting."""
+        request = replace(base.request, image=base.image, refine=False, keypoints=edit.keypoints, refit_from=base,
+                          pinned=edit.pinned)
+        self._submit(document, request, stop_running=True)
+
+    def restore(self, document: Document, analysis: Analysis) -> None:
+        """Show `analysis` again (made earlier: the unedited body after undo or reset). What runs or waits for
+        `document` is dropped, so a refit of an older edit cannot replace it."""
+        if self._waiting is not None and self._waiting[0] is document:
+            self._waiting = None
+        if self._running is not None and self._running[0] is document:
+            self._dropped = self._running[1]
+            self._dropped.quit()
+        self._state.update(document, analysis=analysis, status=Status.DONE)
+
+    def _submit(self, document: Document, request: Request, stop_running: bool) -> None:
+        if self._closed:
+            return
         if self._running is None:
             self._start(document, request)
             return
@@ -103,7 +128,7 @@ class InferenceController(QObject):
             self._state.progress.emit(text)
 
     def _on_returned(self, document: Document, analysis: Analysis) -> None:
-        if self._closed or not self._is_open(document):
+        if self._closed or not self._is_open(document) or self._running[1] is self._dropped:
             return
         result = analysis.result
         for text in result.messages:
@@ -128,15 +153,11 @@ class InferenceController(QObject):
             self._state.update(document, status=settled_status(document))
             self._state.choices.device = "cpu"  # re-runs the current document on the CPU
             return
-        if isinstance(exc, RefineUnavailableError):
-            self._state.notify(Level.INFO, text)
-            self._state.update(document, status=settled_status(document))
-            return
         self._state.notify(Level.ERROR, text)
         self._state.update(document, status=Status.FAILED, message=text)
 
     def _on_finished(self, document: Document) -> None:
-        self._running = None
+        self._running = self._dropped = None
         if self._closed:
             return
         if document.status is Status.RUNNING:  # stopped, or its result came too late to be wanted
@@ -148,6 +169,11 @@ class InferenceController(QObject):
                 self._start(document, request)
                 return
         self._state.set_busy(False)
+        if not self._fitting_warmed and document.analysis is not None and document.analysis.result.found:
+            self._fitting_warmed = True  # the first drag's refit then starts without torch's lazy imports
+            warming = FunctionWorker(warm_up_lbfgs)
+            warming.errored.connect(lambda exc: log.warning("warming up L-BFGS failed", exc_info=exc))
+            self._workers.start(warming)
         self.idle.emit()
 
     def _on_current_changed(self, document: Document | None) -> None:

@@ -14,6 +14,7 @@ from pathlib import Path
 from psygnal import Signal, evented
 
 from hkmr_studio.gui.analysis import Analysis
+from hkmr_studio.gui.keypoint_edits import KeypointEdits
 from hkmr_studio.pipeline.images import LoadedImage
 
 
@@ -40,13 +41,15 @@ class Message:
 @dataclass(eq=False)
 class Document:
     """One open photo or frame and what is known about it. `analysis` is the latest finished run (it keeps its own
-    copy of the image it ran on, which for live video is an earlier frame than `image`)."""
+    copy of the image it ran on, which for live video is an earlier frame than `image`). `keypoint_edits`: the
+    user's keypoint edits since the latest run that was not a refit (None before the first edit)."""
 
     name: str
     image: LoadedImage
     analysis: Analysis | None = None
     status: Status = Status.NEW
     message: str = ""
+    keypoint_edits: KeypointEdits | None = None
 
     @property
     def path(self) -> Path | None:
@@ -76,15 +79,22 @@ class Choices:
     body_path: str | None = None
 
 
+#: Which body the views show where there is a fit ("fit" is the best body: the regressor's when there is no fit).
+BODY_SHOWN = ("fit", "regressor", "overlaid", "side by side")
+
+
 @evented
 @dataclass
 class ViewOptions:
-    """What the image view draws over the photo; mesh_opacity in [0, 1] also applies to the 3D view."""
+    """What the image view draws over the photo; mesh_opacity in [0, 1], body_shown and (3D only)
+    color_by_displacement apply to the 3D view."""
 
     mesh_opacity: float = 0.7
     show_mesh: bool = True
     show_skeleton: bool = True
     show_keypoints: bool = True
+    body_shown: str = "fit"  # one of BODY_SHOWN
+    color_by_displacement: bool = False  # the 3D fit coloured by how far each vertex moved from the regressor's
 
 
 class StudioState:

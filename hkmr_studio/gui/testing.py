@@ -108,8 +108,11 @@ def settings_folder(folder: Path) -> Iterator[Path]:
 
 
 @contextmanager
-def studio_window(qtbot: Any, config_dir: Path, model: str | Path) -> Iterator[Any]:
-    """A shown MainWindow using `model` and settings in `config_dir`; closed afterwards, then checked for leaks."""
+def studio_window(qtbot: Any, config_dir: Path, model: str | Path, photo: Path | None = None,
+                  dock: str | None = None, timeout_ms: int = 120_000) -> Iterator[Any]:
+    """A shown MainWindow using `model` and settings in `config_dir`, with `photo` opened and analysed and the
+    analysis dock `dock` ("keypoints", "inspector", "occlusion") shown when given; closed afterwards, then checked
+    for leaks."""
     from hkmr_studio.gui.window import MainWindow
 
     with settings_folder(config_dir), LeakGuard() as guard:
@@ -118,6 +121,12 @@ def studio_window(qtbot: Any, config_dir: Path, model: str | Path) -> Iterator[A
         window.show()
         qtbot.waitExposed(window)
         try:
+            if photo is not None:
+                with qtbot.waitSignals([window.inference.analysed, window.inference.idle], order="strict",
+                                       timeout=timeout_ms):
+                    window.open_paths([photo])
+            if dock is not None:
+                window.analysis_docks.docks[dock].show()
             yield window
         finally:
             window.close()

@@ -1,5 +1,7 @@
 """The 3D view (pyvistaqt): the recovered mesh coloured by kinematic chain and its skeleton, in the Y-up view frame
-(x right, y up, z towards the viewer). Drag to orbit, scroll to zoom; front, side and top views; screenshots."""
+(x right, y up, z towards the viewer). Drag to orbit, scroll to zoom; front, side and top views; screenshots.
+Where there is a fit, `ViewOptions.body_shown` picks the fit, the regressor's body, or both (overlaid, or the
+regressor's to the left) in two colours; the fit can be coloured by each vertex's displacement from the regressor's."""
 
 from __future__ import annotations
 
@@ -9,10 +11,12 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWi
 from pyvistaqt import QtInteractor
 
 from hkmr_studio.body import kinematics
+from hkmr_studio.export.frames import camera_to_yup
 from hkmr_studio.gui.analysis import Analysis
 from hkmr_studio.gui.state import Document, StudioState
 from hkmr_studio.render.colors import joint_colors
 from hkmr_studio.render.llvm_guard import load_triton_before_opengl
+from hkmr_studio.render.overlay import MESH_COLOR_RGB, REGRESSION_COLOR_RGB
 
 #: Camera direction (from the body towards the camera) and screen-up per named view.
 VIEWS: dict[str, tuple[tuple[float, float, float], tuple[float, float, float]]] = {
@@ -22,6 +26,16 @@ VIEWS: dict[str, tuple[tuple[float, float, float], tuple[float, float, float]]] 
 }
 _BONES = [(parent, j) for j, parent in enumerate(kinematics.PARENTS) if parent >= 0]
 _BONE_CELLS = np.array([[2, parent, j] for parent, j in _BONES]).ravel()
+SIDE_BY_SIDE_GAP_M = 0.3
+DISPLACEMENT_CMAP = "viridis"
+
+
+def displacement_mm(analysis: Analysis) -> np.ndarray | None:
+    """(V,) millimetres each vertex of the fit lies from the regressor's (camera frame), or None without a fit."""
+    result = analysis.result
+    if result.fit is None:
+        return None
+    return np.linalg.norm(result.fit.vertices - result.regression.vertices, axis=1) * 1000.0
 
 
 def _mesh_cells(faces: np.ndarray) -> np.ndarray:
@@ -40,6 +54,8 @@ class BodyViewport(QWidget):
         self.plotter.set_background("#2a2d33", top="#4a505a")
         self._mesh: pv.PolyData | None = None
         self._skeleton: pv.PolyData | None = None
+        self._regression_mesh: pv.PolyData | None = None  # the regressor's body shown with the fit
+        self._look: tuple[str, str] | None = None  # (colouring of the main mesh, how the regressor's is shown)
         self._document: Document | None = None
         self.view_buttons: dict[str, QPushButton] = {}
         bar = QHBoxLayout()
@@ -64,24 +80,55 @@ class BodyViewport(QWidget):
         state.current_changed.connect(self._show_document)
         state.document_changed.connect(self._on_document_changed)
         state.view.events.mesh_opacity.connect(self._apply_opacity)
+        state.view.events.body_shown.connect(self._redraw)
+        state.view.events.color_by_displacement.connect(self._redraw)
 
     def show_analysis(self, analysis: Analysis | None, reset_camera: bool) -> None:
-        vertices, joints = (analysis.vertices_yup(), analysis.joints_yup()) if analysis is not None else (None, None)
-        if vertices is None:
+        shown = self._shown(analysis)
+        if shown is None:
             self.plotter.clear_actors()
-            self._mesh = self._skeleton = None
+            self._mesh = self._skeleton = self._regression_mesh = None
+            self._look = None
             self.plotter.render()
             return
-        if self._mesh is not None and self._mesh.n_points == len(vertices) and self._mesh.n_cells == len(analysis.faces):
+        vertices, joints, regression, look = shown
+        same_body = (self._mesh is not None and self._mesh.n_points == len(vertices)
+                     and self._mesh.n_cells == len(analysis.faces))
+        if same_body and look == self._look:
             self._mesh.points = vertices
             self._skeleton.points = joints
+            if regression is not None:
+                self._regression_mesh.points = regression
+            if look[0] == "displacement":
+                self._mesh.point_data["displacement_mm"] = displacement_mm(analysis)
         else:
-            self._build(vertices, joints, analysis)
-            reset_camera = True
+            reset_camera = reset_camera or not same_body or self._look is None or self._look[1] != look[1]
+            self._build(vertices, joints, regression, look, analysis)
         if reset_camera:
             self.set_view("front")
         else:
             self.plotter.render()
+
+    def _shown(self, analysis: Analysis | None) -> tuple[np.ndarray, np.ndarray, np.ndarray | None,
+                                                         tuple[str, str]] | None:
+        """What to draw per the view options: main vertices (V, 3) and joints (24, 3), the regressor's vertices
+        (V, 3) or None, all in the Y-up frame, and the look: the main mesh's colouring (chain | displacement | fit)
+        and how the regressor's body is shown ("", "overlaid" or "side by side")."""
+        result = analysis.result if analysis is not None else None
+        if result is None or result.best is None:
+            return None
+        mode = self._state.view.body_shown
+        if result.fit is None or mode == "fit":
+            coloring = "displacement" if result.fit is not None and self._state.view.color_by_displacement else "chain"
+            return camera_to_yup(result.best.vertices), camera_to_yup(result.best.joints3d), None, (coloring, "")
+        if mode == "regressor":
+            body = result.regression
+            return camera_to_yup(body.vertices), camera_to_yup(body.joints3d), None, ("chain", "")
+        vertices, regression = camera_to_yup(result.fit.vertices), camera_to_yup(result.regression.vertices)
+        if mode == "side by side":
+            regression[:, 0] -= np.ptp(vertices[:, 0]) + SIDE_BY_SIDE_GAP_M
+        coloring = "displacement" if self._state.view.color_by_displacement else "fit"
+        return vertices, camera_to_yup(result.fit.joints3d), regression, (coloring, mode)
 
     def set_view(self, name: str) -> None:
         direction, up = VIEWS[name]
@@ -96,12 +143,29 @@ class BodyViewport(QWidget):
     def close_plotter(self) -> None:
         self.plotter.close()
 
-    def _build(self, vertices: np.ndarray, joints: np.ndarray, analysis: Analysis) -> None:
+    def _build(self, vertices: np.ndarray, joints: np.ndarray, regression: np.ndarray | None, look: tuple[str, str],
+               analysis: Analysis) -> None:
         self.plotter.clear_actors()
+        self._look = look
+        opacity = self._state.view.mesh_opacity
         self._mesh = pv.PolyData(vertices, _mesh_cells(analysis.faces))
-        self._mesh.point_data["chain_rgb"] = (analysis.vertex_colors * 255).astype(np.uint8)
-        self.plotter.add_mesh(self._mesh, scalars="chain_rgb", rgb=True, smooth_shading=True, name="body",
-                              opacity=self._state.view.mesh_opacity, render=False)
+        if look[0] == "displacement":
+            self._mesh.point_data["displacement_mm"] = displacement_mm(analysis)
+            self.plotter.add_mesh(self._mesh, scalars="displacement_mm", cmap=DISPLACEMENT_CMAP, smooth_shading=True,
+                                  name="body", opacity=opacity, render=False,
+                                  scalar_bar_args={"title": "moved (mm)", "vertical": True})
+        elif look[0] == "fit":
+            self.plotter.add_mesh(self._mesh, color=MESH_COLOR_RGB, smooth_shading=True, name="body",
+                                  opacity=opacity, render=False)
+        else:
+            self._mesh.point_data["chain_rgb"] = (analysis.vertex_colors * 255).astype(np.uint8)
+            self.plotter.add_mesh(self._mesh, scalars="chain_rgb", rgb=True, smooth_shading=True, name="body",
+                                  opacity=opacity, render=False)
+        self._regression_mesh = None
+        if regression is not None:
+            self._regression_mesh = pv.PolyData(regression, _mesh_cells(analysis.faces))
+            self.plotter.add_mesh(self._regression_mesh, color=REGRESSION_COLOR_RGB, smooth_shading=True,
+                                  name="regression", opacity=opacity, render=False)
         self._skeleton = pv.PolyData(joints, lines=_BONE_CELLS)
         self._skeleton.cell_data["bone_rgb"] = (joint_colors()[[j for _, j in _BONES]] * 255).astype(np.uint8)
         self._skeleton.point_data["joint_rgb"] = (joint_colors() * 255).astype(np.uint8)
@@ -118,8 +182,13 @@ class BodyViewport(QWidget):
         if document is self._document:
             self.show_analysis(document.analysis, reset_camera=False)
 
+    def _redraw(self) -> None:
+        if self._document is not None:
+            self.show_analysis(self._document.analysis, reset_camera=False)
+
     def _apply_opacity(self, opacity: float) -> None:
-        actor = self.plotter.actors.get("body")
-        if actor is not None:
+        actors = [self.plotter.actors.get(name) for name in ("body", "regression")]
+        for actor in filter(None, actors):
             actor.prop.opacity = opacity
+        if any(actors):
             self.plotter.render()

@@ -26,12 +26,15 @@ from hkmr_studio.atomic import atomic_write_bytes
 from hkmr_studio.batch import IMAGE_SUFFIXES, collect_images
 from hkmr_studio.export import FORMATS
 from hkmr_studio.export.files import export_file_name
+from hkmr_studio.gui.analysis_docks import AnalysisDocks
 from hkmr_studio.gui.banner import MessageBanner
 from hkmr_studio.gui.capture import VideoSource
 from hkmr_studio.gui.exporter import ExportController
 from hkmr_studio.gui.filmstrip import Filmstrip
+from hkmr_studio.gui.fit_comparison import FitComparison
 from hkmr_studio.gui.image_view import ZOOM_STEP, ImageView
 from hkmr_studio.gui.inference import InferenceController
+from hkmr_studio.gui.keypoint_editor import KeypointEditor
 from hkmr_studio.gui.live import LiveController
 from hkmr_studio.gui.overlay_controls import OverlayControls
 from hkmr_studio.gui.pickers import DevicePicker, ModelPicker, VideoSourcePicker
@@ -80,11 +83,14 @@ class MainWindow(QMainWindow):
         self.overlay_controls = OverlayControls(self.state.view, self.image_view)
         self.viewport = BodyViewport(self.state)
         self.filmstrip = Filmstrip(self.state)
+        self.keypoint_editor = KeypointEditor(self.state, self.inference, self.image_view, self)
         self._build_central()
         self._build_actions()
         self._build_menus()
         self._build_toolbar()
         self._build_status_bar()
+        self.fit_comparison = self._build_fit_comparison()
+        self.analysis_docks = AnalysisDocks(self, self.state, self.image_view, self.viewport, self.fit_comparison)
 
         self.state.current_changed.connect(self._on_current_changed)
         self.state.document_changed.connect(self._on_document_changed)
@@ -153,6 +159,14 @@ class MainWindow(QMainWindow):
                                            "Run the model on the photo again")
         self.refine_action = self._action("&Refine (SMPLify)", self.inference.refine_current, "Ctrl+Shift+R",
                                           "Fit the body to the keypoints with SMPLify, starting from the model's body")
+        self.undo_action = self._action("&Undo Keypoint Edit", self.keypoint_editor.undo,
+                                        QKeySequence.StandardKey.Undo, "Undo the last keypoint move, hide or pin")
+        self.redo_action = self._action("&Redo Keypoint Edit", self.keypoint_editor.redo, "Ctrl+Shift+Z",
+                                        "Redo the keypoint edit just undone, and refit")
+        self.reset_keypoints_action = self._action("Re&set Keypoints", self.keypoint_editor.reset, tip=(
+            "Back to the detected keypoints and the regressor's body (can be undone)"))
+        self.keypoint_editor.history_changed.connect(self._on_history_changed)
+        self._on_history_changed()
         self.fit_action = self._action("&Fit Photo", self.image_view.fit, "F")
         self.zoom_in_action = self._action("Zoom &In", lambda: self.image_view.zoom(ZOOM_STEP),
                                            QKeySequence.StandardKey.ZoomIn)
@@ -185,6 +199,8 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.preferences_action)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
+        edit_menu = bar.addMenu("&Edit")
+        edit_menu.addActions([self.undo_action, self.redo_action, self.reset_keypoints_action])
         view_menu = bar.addMenu("&View")
         view_menu.addActions([self.fit_action, self.zoom_in_action, self.zoom_out_action])
         view_menu.addSeparator()
@@ -242,6 +258,12 @@ class MainWindow(QMainWindow):
         self.state.busy_changed.connect(self._on_busy_changed)
         self.state.progress.connect(lambda text: self.progress_label.setText(text))
         self.live.stats_changed.connect(self.live_label.setText)
+
+    def _build_fit_comparison(self) -> FitComparison:
+        panel = FitComparison(self.state, [self.undo_action, self.redo_action, self.reset_keypoints_action])
+        for which, button in panel.export_buttons.items():
+            button.clicked.connect(lambda _=False, w=which: self.export_body_dialog(w))
+        return panel
 
     # --- opening ------------------------------------------------------------------------------------------------
 
@@ -349,6 +371,19 @@ class MainWindow(QMainWindow):
             self.exporter.export(document, [(Path(folder) / export_file_name(document.stem, fmt), fmt)
                                             for fmt in self.settings.export_formats])
 
+    def export_body_dialog(self, which: str) -> None:
+        """Save the regressor's body (`which` "regression") or the fit ("fit") in a format picked in the dialog."""
+        document = self.state.current
+        if document is None:
+            return
+        start = Path(self.settings.last_export_dir or Path.home()) / export_file_name(f"{document.stem}_{which}", "obj")
+        path, chosen = QFileDialog.getSaveFileName(self, f"Export the {which} body", str(start),
+                                                   ";;".join(EXPORT_FILTERS.values()), EXPORT_FILTERS["obj"])
+        if path:
+            fmt = next((f for f, label in EXPORT_FILTERS.items() if label == chosen), "obj")
+            self._remember(last_export_dir=str(Path(path).parent))
+            self.exporter.export(document, [(Path(path), fmt)], which)
+
     def screenshot_dialog(self) -> None:
         start = Path(self.settings.last_export_dir or Path.home()) / "body_3d.png"
         path, _ = QFileDialog.getSaveFileName(self, "Save 3D screenshot", str(start), "PNG images (*.png)")
@@ -402,6 +437,11 @@ class MainWindow(QMainWindow):
         self.analyse_action.setEnabled(document is not None)
         self.timings_label.setText(format_timings(analysis.timings) if analysis is not None else "")
 
+    def _on_history_changed(self) -> None:
+        self.undo_action.setEnabled(self.keypoint_editor.can_undo())
+        self.redo_action.setEnabled(self.keypoint_editor.can_redo())
+        self.reset_keypoints_action.setEnabled(self.keypoint_editor.can_reset())
+
     def _on_busy_changed(self, busy: bool) -> None:
         self.busy_bar.setVisible(busy)
         if not busy:
@@ -434,6 +474,7 @@ class MainWindow(QMainWindow):
         self.live.shutdown()
         self.inference.shutdown()
         self.exporter.shutdown()
+        self.analysis_docks.shutdown()
         self.viewport.close_plotter()
 
     def closeEvent(self, event: QCloseEvent) -> None:

@@ -9,6 +9,7 @@ length `cameras.assumed_focal_length` (the image diagonal) and its principal poi
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,7 +21,7 @@ import torch
 
 from hkmr_studio.body.model import BodyModel, load_body_model
 from hkmr_studio.checkpoints import DEFAULT_MODEL, LoadedModel, load_checkpoint
-from hkmr_studio.fitting.smplify import SMPLify, SMPLifyConfig
+from hkmr_studio.fitting.smplify import PINNED_WEIGHT, SMPLify, SMPLifyConfig, drag_refit_config
 from hkmr_studio.geometry.cameras import (
     assumed_focal_length,
     crop_camera_to_image_translation,
@@ -102,6 +103,7 @@ class Pipeline:
         self._body: BodyModel | None = None
         self._detector: PoseDetector | None = None
         self._fitter: SMPLify | None = None
+        self._drag_fitter: SMPLify | None = None
 
     @property
     def model(self) -> LoadedModel:
@@ -161,7 +163,24 @@ class Pipeline:
         result.found = True
         if refine:
             with timer("refine"):
-                self._refine(result)
+                if self._fitter is None:  # a one-off refine can afford more iterations than an interactive refit
+                    self._fitter = SMPLify(self.body, SMPLifyConfig(camera_iterations=20, body_iterations=60))
+                self._refine(result, self._fitter)
+        return result
+
+    def refit(self, base: PipelineResult, keypoints: Keypoints2D,
+              pinned: frozenset[int] = frozenset()) -> PipelineResult:
+        """SMPLify from `base`'s regression to edited `keypoints` (pixels of base's image) with the drag settings
+        (`drag_refit_config`: build, camera and orientation kept, untouched parts pulled to the start). `pinned`:
+        MediaPipe indices weighted PINNED_WEIGHT times their visibility. Returns a copy of `base` with the new
+        keypoints and fit; its regression is base's (base itself is not changed)."""
+        if base.regression is None:
+            raise ValueError("refit needs a result with a recovered body: run the pipeline on the photo first")
+        result = dataclasses.replace(base, keypoints=keypoints, fit=None, fit_report=None, timings={}, messages=[])
+        if self._drag_fitter is None:
+            self._drag_fitter = SMPLify(self.body, drag_refit_config())
+        with _StageTimer(result.timings)("refit"):
+            self._refine(result, self._drag_fitter, pinned)
         return result
 
     def _regress(self, result: PipelineResult) -> tuple[torch.Tensor, ...]:
@@ -204,15 +223,14 @@ class Pipeline:
             joints2d=joints2d[0].numpy(),
         )
 
-    def _refine(self, result: PipelineResult, config: SMPLifyConfig | None = None) -> None:
-        """SMPLify from the regressor's body on the result's keypoints (visibility as weights); fills fit fields."""
+    def _refine(self, result: PipelineResult, fitter: SMPLify, pinned: frozenset[int] = frozenset()) -> None:
+        """SMPLify from the regressor's body on the result's keypoints (visibility as weights, PINNED_WEIGHT times
+        that for `pinned`); fills the fit fields."""
         reg, kp = result.regression, result.keypoints
-        if self._fitter is None:  # a one-off refine can afford more iterations than an interactive refit
-            self._fitter = SMPLify(self.body, SMPLifyConfig(camera_iterations=20, body_iterations=60))
-        fitter = self._fitter if config is None else SMPLify(self.body, config)
         init = {name: torch.as_tensor(getattr(reg, name), dtype=torch.float32)[None]
                 for name in ("global_orient", "body_pose", "betas", "transl")}
         weights = torch.as_tensor(kp.visibility * kp.present, dtype=torch.float32)[None]
+        weights[0, sorted(pinned)] *= PINNED_WEIGHT
         report = fitter.fit(torch.as_tensor(kp.xy, dtype=torch.float32)[None], weights, init, result.focal_length,
                             torch.tensor([result.principal_point], dtype=torch.float32))
         result.fit_report = report

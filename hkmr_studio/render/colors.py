@@ -25,3 +25,16 @@ def joint_colors() -> np.ndarray:
 def vertex_chain_colors(lbs_weights: np.ndarray) -> np.ndarray:
     """(V, 24) skinning weights -> (V, 3) RGB: each vertex blends its joints' chain colours by weight."""
     return np.clip(np.asarray(lbs_weights) @ joint_colors(), 0.0, 1.0)
+
+
+def highlighted_joint_colors(chain: str | None, dim: float = 0.35) -> np.ndarray:
+    """(24, 3) RGB per joint: the joints of `chain` in their chain's colour, the others greyed to `dim`; every chain
+    in colour when `chain` is None."""
+    colors = joint_colors()
+    if chain is None:
+        return colors
+    if chain not in CHAIN_COLORS:
+        raise ValueError(f"unknown chain {chain!r}: use one of {list(CHAIN_COLORS)}")
+    others = np.array([kinematics.CHAIN_OF_JOINT[j] != chain for j in range(kinematics.NUM_JOINTS)])
+    colors[others] = dim
+    return colors

@@ -19,6 +19,8 @@ os.environ.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkEGLRenderWindow")  # offs
 MAX_RENDER_SIDE = 2048
 
 MESH_COLOR_RGB = (0.55, 0.75, 0.95)
+#: The regressor's body where it is shown beside a fit (which keeps MESH_COLOR_RGB).
+REGRESSION_COLOR_RGB = (0.98, 0.62, 0.25)
 
 
 @dataclass(frozen=True)

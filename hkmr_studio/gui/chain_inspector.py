@@ -1,0 +1,294 @@
+"""The chain inspector: step through a regressor's trace (outer steps and inner forward/backward passes) and see
+the pose at that entry over the photo and in 3D, with the size of every joint's update per chain; hover or select
+a chain to highlight it. The current photo's keypoints go through the window's model and the HMR baseline, so the
+two traces can be compared on the same input."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from functools import partial
+
+import numpy as np
+import pyvista as pv
+from PySide6.QtCore import QLineF, Qt, Signal
+from PySide6.QtGui import QColor, QPen
+from PySide6.QtWidgets import (
+    QComboBox,
+    QGraphicsLineItem,
+    QGraphicsRectItem,
+    QHBoxLayout,
+    QLabel,
+    QSlider,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+from superqt.utils import FunctionWorker
+
+from hkmr_studio.body import kinematics
+from hkmr_studio.export.frames import camera_to_yup
+from hkmr_studio.gui.analysis import explain_error, is_bug
+from hkmr_studio.gui.image_view import ImageView
+from hkmr_studio.gui.state import Document, Level, StudioState
+from hkmr_studio.gui.viewport import BodyViewport
+from hkmr_studio.gui.workers import SerialWorkers
+from hkmr_studio.pipeline.core import Pipeline
+from hkmr_studio.pipeline.images import LoadedImage
+from hkmr_studio.pipeline.keypoints import Keypoints2D
+from hkmr_studio.render.colors import highlighted_joint_colors
+from hkmr_studio.trace_steps import TraceBodies, start_pose, trace_bodies
+
+log = logging.getLogger(__name__)
+
+BASELINE_MODEL = "hmr"
+STEP_ACTOR = "step_skeleton"
+_BONES = [(parent, j) for j, parent in enumerate(kinematics.PARENTS) if parent >= 0]
+
+
+class StepSkeleton:
+    """The inspected entry's skeleton, drawn over the photo (a layer above the window's overlay) and in the 3D view
+    (its own actor), with one chain highlighted."""
+
+    def __init__(self, image_view: ImageView, viewport: BodyViewport) -> None:
+        self._image_view = image_view
+        self._viewport = viewport
+        self.layer = QGraphicsRectItem()
+        self.layer.setPen(QPen(Qt.PenStyle.NoPen))
+        self.layer.setZValue(5)
+        image_view.scene().addItem(self.layer)
+
+    def show(self, joints3d: np.ndarray | None, joints2d: np.ndarray | None, highlight: str | None = None) -> None:
+        """(24, 3) camera-frame metres and (24, 2) photo pixels, or None to clear."""
+        colors = (highlighted_joint_colors(highlight) * 255).astype(np.uint8)
+        for item in self.layer.childItems():
+            self._image_view.scene().removeItem(item)
+        plotter = self._viewport.plotter
+        plotter.remove_actor(STEP_ACTOR, render=False)
+        if joints3d is None or joints2d is None:
+            plotter.render()
+            return
+        for parent, j in _BONES:
+            pen = QPen(QColor(*colors[j].tolist()), 5 if highlight == kinematics.CHAIN_OF_JOINT[j] else 3)
+            pen.setCosmetic(True)
+            pen.setStyle(Qt.PenStyle.DashLine)
+            QGraphicsLineItem(QLineF(*joints2d[parent], *joints2d[j]), self.layer).setPen(pen)
+        skeleton = pv.PolyData(camera_to_yup(joints3d), lines=np.array([[2, p, j] for p, j in _BONES]).ravel())
+        skeleton.cell_data["bone_rgb"] = colors[[j for _, j in _BONES]]
+        plotter.add_mesh(skeleton, scalars="bone_rgb", rgb=True, line_width=9, render_lines_as_tubes=True,
+                         name=STEP_ACTOR, render=False)
+        plotter.render()
+
+    def actor_points(self) -> np.ndarray | None:
+        """(24, 3) the 3D skeleton's points as drawn (Y-up), None when none is shown."""
+        actor = self._viewport.plotter.actors.get(STEP_ACTOR)
+        return None if actor is None else np.asarray(actor.mapper.dataset.points)
+
+
+@dataclass(frozen=True)
+class _Job:
+    """What to trace: the document, its photo and keypoints, and the models (window's model first)."""
+
+    document: Document
+    image: LoadedImage
+    keypoints: Keypoints2D
+    models: tuple[str, ...]
+    device: str
+    body_path: str | None
+
+
+class ChainInspector(QWidget):
+    """Slider over the trace's entries, a model choice (the window's model or the HMR baseline), and per chain its
+    joints with their update angle at the entry shown."""
+
+    ready = Signal()  # traces for the current document are shown
+
+    def __init__(self, state: StudioState, image_view: ImageView, viewport: BodyViewport,
+                 baseline: str = BASELINE_MODEL, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._state = state
+        self._baseline = baseline
+        self._pipelines: dict[tuple[str, str, str | None], Pipeline] = {}
+        self._workers = SerialWorkers(self)
+        self._bodies: dict[str, TraceBodies] = {}
+        self._document: Document | None = None
+        self._analysis: object | None = None  # the analysis traced (or being traced)
+        self._pending: _Job | None = None
+        self._running = False
+        self._closed = False
+        self._highlight: str | None = None
+        self.skeleton = StepSkeleton(image_view, viewport)
+
+        self.model_box = QComboBox()
+        self.model_box.setToolTip("Whose trace to step through: the window's model or the HMR baseline")
+        self.model_box.currentIndexChanged.connect(self._on_model_changed)
+        self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.slider.setToolTip("Outer step and inner pass of the regressor")
+        self.slider.valueChanged.connect(self._show_entry)
+        self.entry_label = QLabel()
+        self.tree = QTreeWidget()
+        self.tree.setHeaderLabels(["Chain / joint", "Δθ (°)"])
+        self.tree.setToolTip("Angle of each joint's update at this pass (from the previous pass, or from the mean "
+                             "pose at the first). Select or hover a chain to highlight it.")
+        self.tree.setMouseTracking(True)
+        self.tree.itemEntered.connect(lambda item, _col: self.highlight(self._chain_of(item)))
+        self.tree.itemSelectionChanged.connect(self._on_selection)
+        self.status_label = QLabel("Open a photo; its traces appear here.")
+        self.status_label.setWordWrap(True)
+        for chain in kinematics.CHAINS:
+            top = QTreeWidgetItem(self.tree, [chain.name, ""])
+            top.setData(0, Qt.ItemDataRole.UserRole, chain.name)
+            for name in chain.joint_names:
+                QTreeWidgetItem(top, [name, ""]).setData(0, Qt.ItemDataRole.UserRole, chain.name)
+        self.tree.expandAll()
+        self.tree.resizeColumnToContents(0)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Trace of"))
+        row.addWidget(self.model_box, 1)
+        layout = QVBoxLayout(self)
+        layout.addLayout(row)
+        layout.addWidget(self.slider)
+        layout.addWidget(self.entry_label)
+        layout.addWidget(self.tree, 1)
+        layout.addWidget(self.status_label)
+        state.current_changed.connect(self._on_document)
+        state.document_changed.connect(lambda document: self._on_document(document)
+                                       if document is state.current else None)
+        self._set_enabled(False)
+
+    # --- public ---------------------------------------------------------------------------------------------
+
+    @property
+    def bodies(self) -> TraceBodies | None:
+        """The traced bodies of the model chosen in the box."""
+        return self._bodies.get(self.model_box.currentText())
+
+    def highlight(self, chain: str | None) -> None:
+        self._highlight = chain
+        self._show_entry(self.slider.value())
+
+    def refresh(self) -> None:
+        """Trace the current document again (when it has a recovered body)."""
+        self._on_document(self._state.current)
+
+    def shutdown(self) -> None:
+        self._closed = True
+        self._pending = None
+        self._workers.wait()
+
+    # --- computing ------------------------------------------------------------------------------------------
+
+    def _on_document(self, document: Document | None) -> None:
+        analysis = document.analysis if document is not None else None
+        if self._closed or (document is self._document and analysis is self._analysis):
+            return
+        self._document, self._analysis = document, analysis
+        self._bodies = {}
+        self.skeleton.show(None, None)
+        self._set_enabled(False)
+        if analysis is None or not analysis.result.found or not self.isVisible():
+            self.status_label.setText("Open a photo with a recovered body; its traces appear here.")
+            return
+        choices = self._state.choices
+        models = tuple(dict.fromkeys([choices.model, self._baseline]))
+        self._pending = _Job(document, analysis.image, analysis.result.keypoints, models, choices.device,
+                             choices.body_path)
+        self.status_label.setText("Tracing " + " and ".join(models) + "…")
+        self._start_pending()
+
+    def showEvent(self, event: object) -> None:  # noqa: N802 (Qt's name)
+        super().showEvent(event)
+        if not self._bodies and not self._running:
+            self._analysis = None
+            self.refresh()
+
+    def _start_pending(self) -> None:
+        if self._running or self._pending is None:
+            return
+        job, self._pending = self._pending, None
+        worker = FunctionWorker(self._trace, job)
+        worker.returned.connect(partial(self._on_traced, job))
+        worker.errored.connect(self._on_errored)
+        worker.finished.connect(self._on_finished)
+        self._running = True
+        self._workers.start(worker)
+
+    def _trace(self, job: _Job) -> dict[str, TraceBodies]:
+        """Worker thread: every model on the job's keypoints, and the bodies of each trace entry."""
+        out = {}
+        for model in job.models:
+            key = (model, job.device, job.body_path)
+            if key not in self._pipelines:
+                self._pipelines[key] = Pipeline(model, job.body_path, job.device)
+            pipeline = self._pipelines[key]
+            result = pipeline.run(job.image, keypoints=job.keypoints)
+            if result.found:
+                out[result.model_name or model] = trace_bodies(result, pipeline.body,
+                                                               start_pose(pipeline.model.net.regressor.mean))
+        return out
+
+    def _on_traced(self, job: _Job, bodies: dict[str, TraceBodies]) -> None:
+        if self._closed or job.document is not self._document or self._pending is not None:
+            return
+        self._bodies = bodies
+        self.model_box.blockSignals(True)
+        self.model_box.clear()
+        self.model_box.addItems(list(bodies))
+        self.model_box.blockSignals(False)
+        self.status_label.setText("Dashed: the pose at this pass. Solid: the final body.")
+        self._on_model_changed()
+        self.ready.emit()
+
+    def _on_errored(self, exc: Exception) -> None:
+        if self._closed:
+            return
+        if is_bug(exc):
+            log.error("tracing failed", exc_info=exc)
+        text = explain_error(exc)
+        self.status_label.setText(text)
+        self._state.notify(Level.ERROR, f"Chain inspector: {text}")
+
+    def _on_finished(self) -> None:
+        self._running = False
+        if not self._closed:
+            self._start_pending()
+
+    # --- showing --------------------------------------------------------------------------------------------
+
+    def _set_enabled(self, enabled: bool) -> None:
+        for widget in (self.model_box, self.slider, self.tree):
+            widget.setEnabled(enabled)
+
+    def _on_model_changed(self) -> None:
+        bodies = self.bodies
+        self._set_enabled(bodies is not None)
+        if bodies is None:
+            return
+        self.slider.blockSignals(True)
+        self.slider.setRange(0, len(bodies.entries) - 1)
+        self.slider.setValue(len(bodies.entries) - 1)
+        self.slider.blockSignals(False)
+        self._show_entry(self.slider.value())
+
+    def _show_entry(self, index: int) -> None:
+        bodies = self.bodies
+        if bodies is None:
+            return
+        entry = bodies.entries[index]
+        self.entry_label.setText(f"{entry.label} — {index + 1} of {len(bodies.entries)}")
+        updates = bodies.chain_updates_deg(index)
+        for row, chain in enumerate(kinematics.CHAINS):
+            top = self.tree.topLevelItem(row)
+            top.setText(1, f"Σ {updates[chain.name].sum():.1f}")
+            for k in range(chain.size):
+                top.child(k).setText(1, f"{updates[chain.name][k]:.1f}")
+        self.skeleton.show(bodies.joints3d[index], bodies.joints2d[index], self._highlight)
+
+    def _on_selection(self) -> None:
+        items = self.tree.selectedItems()
+        self.highlight(self._chain_of(items[0]) if items else None)
+
+    @staticmethod
+    def _chain_of(item: QTreeWidgetItem | None) -> str | None:
+        return None if item is None else item.data(0, Qt.ItemDataRole.UserRole)
