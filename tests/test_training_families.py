@@ -1,0 +1,103 @@
+"""Pose families: every sampled joint angle within the anatomical limits, each family what its name says, and no
+accepted sample self-penetrating beyond MAX_DEPTH (capsule proxies), while a pose with a forearm through the
+chest is caught."""
+
+import math
+
+import pytest
+import torch
+
+from hkmr_studio.body.joint_limits import BODY_JOINT_NAMES, joint_angles, pose_from_joint_angles, within_limits
+from hkmr_studio.body.kinematics import JOINT_INDEX, NUM_BODY_JOINTS
+from hkmr_studio.body.model import load_body_model
+from training.poses.families import FAMILIES, family_counts, sample_families, sample_family
+from training.poses.penetration import MAX_DEPTH, default_capsules
+
+PER_FAMILY = 48
+
+
+@pytest.fixture(scope="module")
+def samples() -> dict[str, tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
+    """family -> (global_orient (N, 3), body_pose (N, 69), joints (N, 24, 3) in metres, Y up, mean shape)."""
+    body, generator = load_body_model(), torch.Generator().manual_seed(0)
+    drawn = {}
+    for name in FAMILIES:
+        orient, pose = sample_family(name, PER_FAMILY, generator)
+        drawn[name] = (orient, pose, body.joints_only(orient, pose, torch.zeros(PER_FAMILY, 10)))
+    return drawn
+
+
+def heights(joints: torch.Tensor, *names: str) -> torch.Tensor:
+    """(N, 24, 3) joints -> (N, len(names)) heights above the lowest joint of each body (the floor), metres."""
+    y = joints[..., 1]
+    return y[:, [JOINT_INDEX[n] for n in names]] - y.min(dim=1, keepdim=True).values
+
+
+def angles_deg(pose: torch.Tensor, joint: str) -> torch.Tensor:
+    """(N, 69) body poses -> (N, 3) joint angles of `joint` in degrees (joint_limits' convention)."""
+    return torch.rad2deg(joint_angles(pose.reshape(-1, NUM_BODY_JOINTS, 3))[:, BODY_JOINT_NAMES.index(joint)])
+
+
+def test_sampled_joint_angles_stay_within_the_limits(samples):
+    for name, (_, pose, _) in samples.items():
+        assert within_limits(pose).all(), name
+
+
+def test_sitting_on_a_chair_flexes_hips_and_knees_60_to_120_degrees(samples):
+    _, pose, _ = samples["sitting_chair"]
+    for side in ("left", "right"):
+        hip_flexion = -angles_deg(pose, f"{side}_hip")[:, 0]  # hip x: flexion negative
+        knee_flexion = angles_deg(pose, f"{side}_knee")[:, 0]
+        assert ((hip_flexion >= 60) & (hip_flexion <= 120)).all() and ((knee_flexion >= 60) & (knee_flexion <= 120)).all()
+
+
+def test_lying_bodies_keep_the_trunk_within_25_degrees_of_the_ground(samples):
+    for name in ("lying_back", "lying_front", "lying_side"):
+        joints = samples[name][2]
+        trunk = joints[:, JOINT_INDEX["neck"]] - joints[:, JOINT_INDEX["pelvis"]]
+        elevation = torch.rad2deg(torch.asin(trunk[:, 1].abs() / trunk.norm(dim=1)))
+        assert (elevation < 25).all(), name
+
+
+def test_kneeling_puts_a_knee_at_floor_height(samples):
+    # The knee joint's centre sits about 5 cm above the skin it kneels on; the lowest joint of a kneeling body is a
+    # knee or the toes, so "at floor height" is: a knee within 6 cm of the lowest joint, in 90% of the samples (the
+    # rest lose it to the random tilt of the whole body).
+    for name in ("kneeling_one_knee", "kneeling_both_knees"):
+        knee = heights(samples[name][2], "left_knee", "right_knee").min(dim=1).values
+        assert (knee < 0.06).float().mean() >= 0.9, name
+
+
+def test_arms_overhead_raise_both_wrists_above_the_head(samples):
+    wrists_and_head = heights(samples["arms_overhead"][2], "left_wrist", "right_wrist", "head")
+    assert (wrists_and_head[:, :2] > wrists_and_head[:, 2:]).all()
+
+
+def test_no_accepted_sample_self_penetrates_beyond_the_stated_depth(samples):
+    capsules = default_capsules()
+    for name, (_, pose, _) in samples.items():
+        assert capsules.depth(pose).max() <= MAX_DEPTH, name
+    assert MAX_DEPTH == 0.02
+
+
+def test_the_capsule_test_catches_a_forearm_through_the_chest():
+    angles = torch.zeros(1, NUM_BODY_JOINTS, 3)
+    shoulder, elbow = BODY_JOINT_NAMES.index("left_shoulder"), BODY_JOINT_NAMES.index("left_elbow")
+    angles[0, shoulder] = torch.tensor([0.0, -math.radians(60), -math.radians(20)])  # the upper arm forward
+    angles[0, elbow, 1] = -math.radians(150)  # elbow flexed far beyond the chest's surface
+    angles[0, shoulder, 1] = -math.radians(110)  # and swung across the body
+    pose = pose_from_joint_angles(angles).flatten(1)
+    assert default_capsules().depth(pose).item() > MAX_DEPTH
+
+
+def test_mixing_families_follows_the_weights_and_is_seeded():
+    counts = family_counts(1000, torch.Generator().manual_seed(0), {"sitting_chair": 3.0, "lying_back": 1.0})
+    named = dict(zip(FAMILIES, counts.tolist(), strict=True))
+    assert named["sitting_chair"] + named["lying_back"] == 1000 and 650 < named["sitting_chair"] < 850
+    first = sample_families(40, torch.Generator().manual_seed(3))
+    again = sample_families(40, torch.Generator().manual_seed(3))
+    assert all(torch.equal(a, b) for a, b in zip(first, again, strict=True)) and first[1].shape == (40, 69)
+    with pytest.raises(ValueError, match="non-negative"):
+        family_counts(10, torch.Generator(), {"sitting_chair": -1.0})
+    with pytest.raises(KeyError, match="unknown pose family"):
+        sample_family("moonwalk", 1, torch.Generator())
