@@ -284,9 +284,7 @@ def test_mirrored_pose_mirrors_the_joints() -> None:
 
 
 @pytest.mark.skipif(not embedded_body_path().exists(), reason="models/body/SMPL_OPEN_NEUTRAL.pkl is not built yet")
-@pytest.mark.xfail(strict=False, reason="6.1 mm vs 5 mm: the bias of retarget.POSE_PRIOR, set as the pose library was "
-                   "built (3.5 mm at half of it, 0.4 mm at 1e-5); a weaker prior changes the library")
-def test_fit_recovers_the_joints_of_a_posed_body() -> None:
+def test_fit_recovers_the_joints_of_a_posed_body_up_to_the_pose_priors_bias() -> None:
     from hkmr_studio.body.model import load_body_model
 
     body = load_body_model()
@@ -296,9 +294,13 @@ def test_fit_recovers_the_joints_of_a_posed_body() -> None:
         pose[:, kinematics.JOINT_INDEX[name]] = torch.tensor(flexion)
     with torch.no_grad():
         targets = body.joints_only(pose[:, 0], pose[:, 1:].flatten(1), torch.zeros(3, kinematics.NUM_BETAS))
-    fit = fit_clip(body, targets + torch.tensor([0.1, 0.9, -0.3]), torch.ones(kinematics.NUM_JOINTS))
-    assert fit.residual_mm < 5.0
-    assert fit.body_pose.shape == (3, 69) and fit.global_orient.shape == (3, 3)
+    targets = targets + torch.tensor([0.1, 0.9, -0.3])
+    nearly_free = fit_clip(body, targets, torch.ones(kinematics.NUM_JOINTS), pose_prior=1e-5)
+    assert nearly_free.residual_mm < 1.0  # the fit itself finds the pose (0.4 mm measured)
+    assert nearly_free.body_pose.shape == (3, 69) and nearly_free.global_orient.shape == (3, 3)
+    # The library's prior trades a few mm of joint error for the least rotation where joints leave it free (bone
+    # twists, head, hands): 6.1 mm measured on these poses.
+    assert fit_clip(body, targets, torch.ones(kinematics.NUM_JOINTS)).residual_mm < 7.0
 
 
 @pytest.mark.skipif(not LIBRARY.exists(), reason="training/data/pose_library.npz is not built yet")

@@ -40,23 +40,24 @@ class ClipFit:
         return float(self.joint_residual_mm.nanmean())
 
 
-def _fit(body: BodyModel, targets: torch.Tensor, weights: torch.Tensor, **options) -> Joints3DFit:
+def _fit(body: BodyModel, targets: torch.Tensor, weights: torch.Tensor, pose_prior: float, **options) -> Joints3DFit:
     """fit_joints3d with the clip's settings; the priors scale with the summed joint weights, so they trade against
     the mean error per mapped joint whatever the source's mapping. The small pose prior picks the least rotation
     where the joints do not constrain it (bone twists, head, hands, feet)."""
     mapped = float(weights.sum())
-    return fit_joints3d(body, targets, weights, iterations=ITERATIONS, pose_regulariser=POSE_PRIOR * mapped,
+    return fit_joints3d(body, targets, weights, iterations=ITERATIONS, pose_regulariser=pose_prior * mapped,
                         hinge_regulariser=HINGE_PRIOR * mapped, **options)
 
 
-def fit_clip(body: BodyModel, targets: torch.Tensor, weights: torch.Tensor) -> ClipFit:
-    """Fit (F, 24, 3) targets with (24,) weights; see the module docstring.
+def fit_clip(body: BodyModel, targets: torch.Tensor, weights: torch.Tensor, pose_prior: float = POSE_PRIOR) -> ClipFit:
+    """Fit (F, 24, 3) targets with (24,) weights; see the module docstring. `pose_prior`: the pose regulariser's
+    weight (POSE_PRIOR built the library; it biases the fit by a few mm where the joints do constrain the pose).
 
     Frames that end in a poor local minimum (a fully weighted joint off by more than RESTART_ERROR_M, e.g. a thigh
     twisted the wrong way) are fitted again, with the clip's shape, from their nearest well-fitted frame's pose, kept
     where their mean error is lower.
     """
-    fit = _fit(body, targets, weights, fit_shape=True, shared_shape=True)
+    fit = _fit(body, targets, weights, pose_prior, fit_shape=True, shared_shape=True)
     pose = torch.cat([fit.global_orient, fit.body_pose], dim=1)
     transl, joints, error = fit.transl.clone(), fit.joints.clone(), fit.error_mm.clone()
     for _ in range(RESTARTS):
@@ -66,7 +67,7 @@ def fit_clip(body: BodyModel, targets: torch.Tensor, weights: torch.Tensor) -> C
         if len(bad) == 0 or len(good) == 0:
             break
         donor = good[(bad[:, None] - good[None, :]).abs().argmin(dim=1)]
-        again = _fit(body, targets[bad], weights, init_pose=pose[donor], betas=fit.betas[:1])
+        again = _fit(body, targets[bad], weights, pose_prior, init_pose=pose[donor], betas=fit.betas[:1])
         better = again.error_mm.nanmean(dim=1) < error[bad].nanmean(dim=1)
         rows = bad[better]
         pose[rows] = torch.cat([again.global_orient, again.body_pose], dim=1)[better]
