@@ -6,6 +6,7 @@ import math
 import pytest
 import torch
 
+from hkmr_studio.body.joint_limits import BODY_JOINT_NAMES, joint_angles, within_limits
 from hkmr_studio.body.model import load_body_model
 from hkmr_studio.geometry.cameras import (
     crop_camera_to_image_translation,
@@ -142,6 +143,19 @@ def test_a_pose_sampler_hook_supplies_the_requested_share_of_poses():
     assert torch.equal(batch["body_pose"], torch.zeros(8, 69))
     with pytest.raises(ValueError, match="pose_sampler"):
         SampleGenerator(config)
+
+
+def test_pose_families_supply_their_share_of_poses_with_their_weights():
+    config = SampleConfig(batch_size=64, family_fraction=0.5, family_weights={"sitting_chair": 1.0})
+    generator = SampleGenerator(config)
+    batch = generator.batch(3)
+    angles = torch.rad2deg(joint_angles(batch["body_pose"].reshape(-1, 23, 3)))
+    knee_flexion = angles[:, BODY_JOINT_NAMES.index("left_knee"), 0]
+    sitting = (knee_flexion >= 75 - 0.1) & (knee_flexion <= 105 + 0.1) & within_limits(batch["body_pose"])
+    assert 20 <= int(sitting.sum()) <= 44  # about half the batch sits (library poses rarely bend a knee that far)
+    assert torch.equal(generator.batch(3)["body_pose"], batch["body_pose"])  # still reproducible per index
+    with pytest.raises(ValueError, match="family weights"):
+        SampleGenerator(SampleConfig(family_fraction=0.1, family_weights={"moonwalk": 1.0}))
 
 
 def test_pose_perturbations_are_bounded():

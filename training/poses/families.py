@@ -17,6 +17,7 @@ to a small tilt, at a random yaw. Poses are SMPL axis-angle: global_orient (N, 3
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -196,38 +197,86 @@ def _ranges(family: PoseFamily) -> tuple[torch.Tensor, torch.Tensor]:
     return lower, upper
 
 
-def _about(axis: int, radians: torch.Tensor) -> torch.Tensor:
-    """(N,) angles -> (N, 3, 3) rotations about a coordinate axis."""
-    vector = torch.zeros(*radians.shape, 3)
-    vector[:, axis] = radians
-    return axis_angle_to_matrix(vector)
+@dataclass(frozen=True)
+class _Tables:
+    """Every family's settings as tensors indexed by family number (FAMILIES order), so one batch can mix families:
+    lower, upper (F, 23, 3) joint angles in radians; lean (F, 2) radians; mirror (F,) bool; lying_axis (F,) body axis
+    and lying_angle (F,) radians that lay the body down from standing (0 for upright families); lying_side (F,) bool:
+    the side is picked at random; tilt (F,) radians of random pitch and roll."""
+
+    lower: torch.Tensor
+    upper: torch.Tensor
+    lean: torch.Tensor
+    mirror: torch.Tensor
+    lying_axis: torch.Tensor
+    lying_angle: torch.Tensor
+    lying_side: torch.Tensor
+    tilt: torch.Tensor
+
+
+@functools.cache
+def _tables() -> _Tables:
+    families = list(FAMILIES.values())
+    ranges = [_ranges(f) for f in families]
+    lying = [_LYING_BASE.get(f.lying, (0, 0.0)) for f in families]
+    return _Tables(
+        lower=torch.stack([low for low, _ in ranges]),
+        upper=torch.stack([high for _, high in ranges]),
+        lean=torch.deg2rad(torch.tensor([f.lean for f in families])),
+        mirror=torch.tensor([f.mirror for f in families]),
+        lying_axis=torch.tensor([axis for axis, _ in lying]),
+        lying_angle=torch.deg2rad(torch.tensor([degrees for _, degrees in lying])),
+        lying_side=torch.tensor([f.lying == "side" for f in families]),
+        tilt=torch.deg2rad(torch.tensor([TILT_DEG / (2.0 if f.lying else 1.0) for f in families])),
+    )
+
+
+def _about(axis: torch.Tensor | int, radians: torch.Tensor) -> torch.Tensor:
+    """(N,) angles about body axes `axis` ((N,) or one for all) -> (N, 3, 3) rotations."""
+    axis = torch.as_tensor(axis).expand(radians.shape)
+    return axis_angle_to_matrix(torch.nn.functional.one_hot(axis, 3).to(radians) * radians[:, None])
 
 
 def _uniform(low: torch.Tensor | float, high: torch.Tensor | float, shape: tuple[int, ...], g: torch.Generator):
     return low + (high - low) * torch.rand(shape, generator=g)
 
 
-def _candidates(family: PoseFamily, count: int, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-    """`count` unchecked draws of the family: global_orient (count, 3), body_pose (count, 69)."""
-    lower, upper = _ranges(family)
-    angles = _uniform(lower, upper, (count, NUM_BODY_JOINTS, 3), g)
-    lean = torch.deg2rad(_uniform(*family.lean, (count,), g))
+def _candidates(family: torch.Tensor, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """Unchecked draws, one per entry of `family` (N,) family numbers: global_orient (N, 3), body_pose (N, 69)."""
+    t, count = _tables(), len(family)
+    angles = _uniform(t.lower[family], t.upper[family], (count, NUM_BODY_JOINTS, 3), g)
+    lean = _uniform(t.lean[family, 0], t.lean[family, 1], (count,), g)
     for side in ("left_hip", "right_hip"):  # the hips flex by the lean so the legs keep their direction
         angles[:, BODY_JOINT_NAMES.index(side), 0] -= lean
     pose = torch.cat([torch.zeros(count, 1, 3), pose_from_joint_angles(clamp_joint_angles(angles))], dim=1)
-    if family.mirror:
-        flip = torch.rand(count, generator=g) < 0.5
-        pose = torch.where(flip[:, None, None], mirror_poses(pose), pose)
-    tilt = math.radians(TILT_DEG / (2.0 if family.lying else 1.0))
+    flip = t.mirror[family] & (torch.rand(count, generator=g) < 0.5)
+    pose = torch.where(flip[:, None, None], mirror_poses(pose), pose)
+    tilt = t.tilt[family]
     pitch, roll = _uniform(-tilt, tilt, (count,), g), _uniform(-tilt, tilt, (count,), g)
     yaw = _uniform(-math.pi, math.pi, (count,), g)
-    rotation = _about(1, yaw)
-    if family.lying is not None:
-        axis, degrees = _LYING_BASE[family.lying]
-        sign = torch.where(torch.rand(count, generator=g) < 0.5, -1.0, 1.0) if family.lying == "side" else 1.0
-        rotation = rotation @ _about(axis, sign * torch.full((count,), math.radians(degrees)))
-    rotation = rotation @ _about(2, roll) @ _about(0, pitch + lean)
+    side = torch.where(t.lying_side[family] & (torch.rand(count, generator=g) < 0.5), -1.0, 1.0)
+    lie = _about(t.lying_axis[family], side * t.lying_angle[family])
+    rotation = _about(1, yaw) @ lie @ _about(2, roll) @ _about(0, pitch + lean)
     return matrix_to_axis_angle(rotation), pose[:, 1:].flatten(1)
+
+
+def _sample(family: torch.Tensor, generator: torch.Generator, capsules: CapsuleBody) -> tuple[torch.Tensor, torch.Tensor]:
+    """One accepted pose per entry of `family` (N,) family numbers, in that order: draws in rounds, each redrawing
+    the poses that self-penetrate."""
+    orient, pose = torch.zeros(len(family), 3), torch.zeros(len(family), 3 * NUM_BODY_JOINTS)
+    pending = torch.arange(len(family))
+    for _ in range(MAX_ROUNDS):
+        if len(pending) == 0:
+            return orient, pose
+        drawn_orient, drawn_pose = _candidates(family[pending], generator)
+        keep = capsules.depth(drawn_pose) <= MAX_DEPTH
+        orient[pending[keep]], pose[pending[keep]] = drawn_orient[keep], drawn_pose[keep]
+        pending = pending[~keep]
+    if len(pending) == 0:
+        return orient, pose
+    names = sorted({list(FAMILIES)[i] for i in family[pending].tolist()})
+    raise RuntimeError(f"pose families {names}: poses still self-penetrated after {MAX_ROUNDS} draws; their templates "
+                       "mostly self-penetrate, narrow their ranges")
 
 
 def sample_family(
@@ -237,22 +286,8 @@ def sample_family(
     frame; every joint angle within the joint limits and no two capsules deeper than MAX_DEPTH into each other."""
     if name not in FAMILIES:
         raise KeyError(f"unknown pose family {name!r}; choose from {', '.join(FAMILIES)}")
-    family, capsules = FAMILIES[name], capsules or default_capsules()
-    orients, poses, found = [], [], 0
-    for _ in range(MAX_ROUNDS):
-        if found >= count:
-            break
-        orient, pose = _candidates(family, max(2 * (count - found), 16), generator)
-        keep = capsules.depth(pose) <= MAX_DEPTH
-        orients.append(orient[keep])
-        poses.append(pose[keep])
-        found += int(keep.sum())
-    if found < count:
-        raise RuntimeError(
-            f"pose family {name!r}: only {found} of {count} poses passed the self-penetration test in {MAX_ROUNDS} "
-            "rounds; its template mostly self-penetrates, narrow its ranges"
-        )
-    return torch.cat(orients)[:count], torch.cat(poses)[:count]
+    family = torch.full((count,), list(FAMILIES).index(name))
+    return _sample(family, generator, capsules or default_capsules())
 
 
 def family_counts(count: int, generator: torch.Generator, weights: Mapping[str, float] | None = None) -> torch.Tensor:
@@ -270,11 +305,9 @@ def family_counts(count: int, generator: torch.Generator, weights: Mapping[str, 
 def sample_families(
     count: int, generator: torch.Generator, weights: Mapping[str, float] | None = None
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """`count` poses from the families mixed by `weights` (see `family_counts`), in random order: global_orient
-    (count, 3), body_pose (count, 69)."""
+    """`count` poses from the families mixed by `weights` (see `family_counts`), in random order, drawn together in
+    one batch: global_orient (count, 3), body_pose (count, 69)."""
     counts = family_counts(count, generator, weights)
-    drawn = [sample_family(n, int(c), generator) for n, c in zip(FAMILIES, counts.tolist(), strict=True) if c > 0]
-    if not drawn:
-        return torch.zeros(0, 3), torch.zeros(0, 3 * NUM_BODY_JOINTS)
-    order = torch.randperm(count, generator=generator)
-    return torch.cat([o for o, _ in drawn])[order], torch.cat([p for _, p in drawn])[order]
+    family = torch.repeat_interleave(torch.arange(len(FAMILIES)), counts)
+    family = family[torch.randperm(count, generator=generator)]
+    return _sample(family, generator, default_capsules())

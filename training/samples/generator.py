@@ -1,5 +1,6 @@
-"""Synthetic training batches for the keypoint regressor: bodies in library poses, seen by virtual cameras, with the
-33 MediaPipe landmarks corrupted the way MediaPipe corrupts them.
+"""Synthetic training batches for the keypoint regressor: bodies in library poses (with shares from the VAE and the
+pose families when asked), seen by virtual cameras, with the 33 MediaPipe landmarks corrupted the way MediaPipe
+corrupts them.
 
 `SampleGenerator(config).batch(index)` builds batch `index` from its own random generator seeded by (config.seed,
 index): the same index gives the same batch, in any order and in any worker. Everything is vectorised over the batch
@@ -38,6 +39,7 @@ from hkmr_studio.body.landmarks import BodyLandmarks, LandmarkDefinition, landma
 from hkmr_studio.body.model import BodyModel, load_body_model
 from hkmr_studio.geometry.cameras import pixels_to_normalised
 from hkmr_studio.pipeline.keypoints import COCO17_FROM_MEDIAPIPE33, NUM_LANDMARKS, VISIBILITY_THRESHOLD
+from training.poses.families import family_counts, sample_families
 from training.samples import corruption
 from training.samples.cameras import image_translation_to_crop_camera, person_crops, place_people
 from training.samples.detector_model import DetectorStatistics
@@ -58,6 +60,8 @@ class SampleConfig:
     # bodies
     perturb_max_deg: float = 12.0  # each joint's rotation is composed with one of angle uniform in [0, this]
     vae_fraction: float = 0.0  # share of poses from the pose_sampler hook (e.g. poses.vae_sampler(vae))
+    family_fraction: float = 0.0  # share of poses, with their orientation, from the pose families (training.poses)
+    family_weights: dict[str, float] | None = None  # family -> weight (unnamed: 0); None: all families equally
     betas_std: float = 1.0
     betas_clip: float = 3.0
     # views and cameras
@@ -106,6 +110,8 @@ class SampleGenerator:
         self.config = config or SampleConfig()
         if self.config.vae_fraction > 0 and pose_sampler is None:
             raise ValueError("vae_fraction > 0 needs a pose_sampler")
+        if self.config.family_fraction > 0:
+            family_counts(0, torch.Generator(), self.config.family_weights)  # unknown names and bad weights fail now
         body = body or load_body_model()
         definition = definition or load_landmark_definition()
         self.poses = poses or load_poses()
@@ -135,6 +141,11 @@ class SampleGenerator:
             sampled = self.pose_sampler(int(use.sum()), g).to(body_pose)
             body_pose = body_pose.clone()
             body_pose[use] = sampled
+        if c.family_fraction > 0:  # drawn last, so that neither the perturbation nor the VAE moves them
+            use = torch.rand(c.batch_size, generator=g) < c.family_fraction
+            orient, pose = sample_families(int(use.sum()), g, c.family_weights)
+            global_orient, body_pose = global_orient.clone(), body_pose.clone()
+            global_orient[use], body_pose[use] = orient.to(global_orient), pose.to(body_pose)
         betas = (torch.randn(c.batch_size, 10, generator=g) * c.betas_std).clamp(-c.betas_clip, c.betas_clip)
         return global_orient, body_pose, betas
 
