@@ -2,7 +2,10 @@
 3D, keep working while the model runs, and get a message (never a crash or a modal dialog) when something fails.
 Each test fails if a QThread, QTimer, thread pool or QtInteractor outlives it (hkmr_studio.gui.testing)."""
 
+import os
 import shutil
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -25,7 +28,7 @@ from hkmr_studio.gui.testing import LeakGuard, settings_folder, studio_window
 from hkmr_studio.pipeline.core import Pipeline
 from hkmr_studio.pipeline.keypoints import VISIBILITY_THRESHOLD
 from hkmr_studio.resources import embedded_body_path
-from hkmr_studio.settings import Settings, load_settings
+from hkmr_studio.settings import CONFIG_DIR_ENV, Settings, load_settings
 
 WAIT_MS = 60_000
 
@@ -269,6 +272,33 @@ def test_without_a_display_the_command_says_what_to_do(monkeypatch, capsys):
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
     assert main([str(SAMPLE_PHOTO)]) == 2
     assert "hkmr-studio infer" in capsys.readouterr().err
+
+
+CLOSE_AFTER_FIRST_BODY = """
+import sys
+from PySide6.QtCore import QTimer
+from hkmr_studio.gui import app, window
+
+show = window.MainWindow.show
+def show_then_close(self):
+    show(self)
+    self.inference.analysed.connect(lambda document: QTimer.singleShot(200, self.close))
+window.MainWindow.show = show_then_close
+sys.exit(app.run([sys.argv[1]]))
+"""
+
+
+def test_the_app_exits_cleanly_after_closing_its_window(tmp_path):
+    # In a process of its own, started as a user starts it (no Qt or VTK platform settings): a crash while Qt and
+    # Python tear the window down (e.g. an event filter outliving its Python object) shows only in the exit status.
+    script = tmp_path / "close_after_first_body.py"
+    script.write_text(CLOSE_AFTER_FIRST_BODY)
+    env = {**os.environ, CONFIG_DIR_ENV: str(tmp_path / "config")}
+    for name in ("QT_QPA_PLATFORM", "VTK_DEFAULT_OPENGL_WINDOW"):
+        env.pop(name, None)
+    done = subprocess.run([sys.executable, str(script), str(SAMPLE_PHOTO)], env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
 
 
 def test_the_leak_guard_reports_what_a_test_leaves_running(qtbot):

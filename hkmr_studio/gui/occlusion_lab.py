@@ -262,8 +262,10 @@ class OcclusionLab(QWidget):
         self.table.setColumnCount(0)
 
     def shutdown(self) -> None:
-        """Stop a sweep, release MediaPipe on its thread and wait."""
+        """Stop a sweep, release MediaPipe on its thread and wait; stop listening to the photo's clicks (a filter left
+        on it would be called while Qt tears the window down, after Python has let go of this object)."""
         self._closed = True
+        self._image_view.viewport().removeEventFilter(self)
         self.cancel()
         closing = FunctionWorker(self._close_probe)
         self._workers.start(closing)
