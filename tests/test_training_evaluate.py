@@ -9,13 +9,15 @@ import pytest
 import torch
 
 from hkmr_studio.body import kinematics
+from hkmr_studio.geometry.rotations import axis_angle_to_matrix
 from hkmr_studio.occlusion import DEGREES, OCCLUDER_KINDS
 from training.__main__ import main as training_main
 from training.evaluation.evaluate import evaluate_predictor
 from training.evaluation.testset import build_test_set
+from training.poses.families import FAMILIES
 from training.trainer.config import EVAL_SEED
 
-SAMPLES, OCCLUDED = 24, 3
+SAMPLES, OCCLUDED, PER_FAMILY = 24, 3, 2
 
 
 @pytest.fixture(autouse=True)
@@ -30,7 +32,7 @@ def one_thread():
 
 @pytest.fixture(scope="module")
 def test_set():
-    return build_test_set(SAMPLES, OCCLUDED)
+    return build_test_set(SAMPLES, OCCLUDED, per_family=PER_FAMILY)
 
 
 def oracle(batch):
@@ -59,6 +61,15 @@ def test_an_oracle_scores_zero_everywhere(test_set):
     assert result["mpjpe_mm"] < 1e-3 and result["pa_mpjpe_mm"] < 1e-2
     assert all(v["mpjpe_mm"] < 1e-3 for v in result["per_chain"].values())
     assert all(result["occlusion"][k][str(d)] < 1e-3 for k in OCCLUDER_KINDS for d in DEGREES)
+    assert set(result["per_family"]) == set(FAMILIES)
+    assert all(v["mpjpe_mm"] < 1e-3 for v in result["per_family"].values())
+
+
+def test_each_family_set_holds_that_familys_poses(test_set):
+    lying = test_set.families["lying_back"]
+    head_axis = axis_angle_to_matrix(lying["global_orient"])[:, :, 1]  # the body's Y (feet to head), camera frame
+    assert (head_axis[:, 1].abs() < 0.7).all()  # lying: closer to the camera's horizontal plane than to its vertical
+    assert all(len(batch["joints3d"]) == PER_FAMILY for batch in test_set.families.values())
 
 
 def test_a_predictor_that_ignores_occluded_joints_pays_for_them(test_set):
@@ -80,7 +91,8 @@ def test_a_predictor_that_ignores_occluded_joints_pays_for_them(test_set):
 def test_the_command_writes_json_plot_and_table(untrained_model_path, tmp_path, capsys):
     out = tmp_path / "eval"
     argv = ["evaluate", "--model", str(untrained_model_path), "--model", str(untrained_model_path), "--out", str(out),
-            "--samples", str(SAMPLES), "--occlusion-samples", str(OCCLUDED), "--device", "cpu"]  # fmt: skip
+            "--samples", str(SAMPLES), "--occlusion-samples", str(OCCLUDED), "--per-family", str(PER_FAMILY),
+            "--device", "cpu"]  # fmt: skip
     assert training_main(argv) == 0
     results = json.loads((out / "evaluation.json").read_text())
     assert (out / "occlusion.png").read_bytes().startswith(b"\x89PNG")
@@ -93,8 +105,9 @@ def test_the_command_writes_json_plot_and_table(untrained_model_path, tmp_path, 
     assert set(model["occlusion"]) == set(OCCLUDER_KINDS)
     assert all(set(v) == {str(d) for d in DEGREES} for v in model["occlusion"].values())
     assert model["mpjpe_mm"] > 0 and model["occlusion_reference_mpjpe_mm"] > 0
+    assert set(model["per_family"]) == set(FAMILIES) and results["test_set"]["per_family"]["squatting"] == PER_FAMILY
     printed = capsys.readouterr().out
-    assert "PA-MPJPE" in printed and "left_arm" in printed and "rectangle" in printed
+    assert "PA-MPJPE" in printed and "left_arm" in printed and "rectangle" in printed and "kneeling_one_knee" in printed
     missing = ["evaluate", "--model", str(tmp_path / "none.pt"), "--out", str(out)]
     assert training_main(missing) == 2
     assert "model file not found" in capsys.readouterr().err

@@ -25,7 +25,7 @@ def run(args: argparse.Namespace) -> int:
 
     device = torch.device(args.device if args.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu"))
     try:
-        test_set = build_test_set(args.samples, args.occlusion_samples)
+        test_set = build_test_set(args.samples, args.occlusion_samples, per_family=args.per_family)
         results = evaluate_models(args.model, test_set, device)
     except (ModelFileError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    from training.evaluation import DEFAULT_OCCLUSION_SAMPLES, DEFAULT_SAMPLES
+    from training.evaluation import DEFAULT_OCCLUSION_SAMPLES, DEFAULT_PER_FAMILY, DEFAULT_SAMPLES
 
     parser = subparsers.add_parser("evaluate", help="MPJPE, PA-MPJPE and occlusion robustness of model files",
                                    description=__doc__.splitlines()[0])
@@ -48,5 +48,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--samples", type=int, default=DEFAULT_SAMPLES, help="test samples (default %(default)s)")
     parser.add_argument("--occlusion-samples", type=int, default=DEFAULT_OCCLUSION_SAMPLES,
                         help="of them, how many get the occlusion grid (x 24 joints x 15; default %(default)s)")
+    parser.add_argument("--per-family", type=int, default=DEFAULT_PER_FAMILY,
+                        help="samples per pose family (training.poses) for errors per family; 0: none "
+                             "(default %(default)s)")
     parser.add_argument("--device", default="auto", help="auto (a GPU if there is one), cpu or cuda")
     parser.set_defaults(run=run)

@@ -62,9 +62,14 @@ def _mm(value: torch.Tensor) -> float:
 
 def evaluate_predictor(predict: Predictor, test_set: TestSet) -> dict[str, Any]:
     """The results of one predictor: overall, per chain and per joint on the standard set; the occlusion grid's mean
-    MPJPE per pattern and degree, with its unoccluded reference on the same samples."""
+    MPJPE per pattern and degree, with its unoccluded reference on the same samples; MPJPE and PA-MPJPE per pose
+    family."""
     aligned, procrustes = joint_errors(predict, test_set.standard)
     chains = {c.name: list(c.joints) for c in kinematics.CHAINS}
+    per_family = {}
+    for name, batch in test_set.families.items():
+        family_aligned, family_procrustes = joint_errors(predict, batch)
+        per_family[name] = {"mpjpe_mm": _mm(family_aligned), "pa_mpjpe_mm": _mm(family_procrustes)}
     return {
         "mpjpe_mm": _mm(aligned),
         "pa_mpjpe_mm": _mm(procrustes),
@@ -75,6 +80,7 @@ def evaluate_predictor(predict: Predictor, test_set: TestSet) -> dict[str, Any]:
         "occlusion_reference_mpjpe_mm": _mm(joint_errors(predict, test_set.clean)[0]),
         "occlusion": {kind: {str(d): _mm(joint_errors(predict, test_set.occluded[(kind, d)])[0]) for d in DEGREES}
                       for kind in OCCLUDER_KINDS},
+        "per_family": per_family,
     }  # fmt: skip
 
 
@@ -86,6 +92,7 @@ def describe_test_set(test_set: TestSet) -> dict[str, Any]:
         "occlusion_samples": len(test_set.clean["joints3d"]),
         "occlusion": {"patterns": list(OCCLUDER_KINDS), "degrees": list(DEGREES),
                       "occluded_joints": list(kinematics.JOINT_NAMES)},
+        "per_family": {name: len(batch["joints3d"]) for name, batch in test_set.families.items()},
         "generator": asdict(test_set.config),
     }
 

@@ -27,6 +27,15 @@ def table(results: dict[str, Any]) -> str:
     samples = results["test_set"]
     lines.append(f"(mm; {samples['samples']} test samples, occlusion grid on {samples['occlusion_samples']} of them "
                  f"x {len(kinematics.JOINT_NAMES)} joints; seed {samples['seed']})")
+    families = samples.get("per_family", {})
+    if families:
+        names = list(models)
+        lines += ["", f"{'pose family (MPJPE / PA-MPJPE)':<22} " + " ".join(f"{n:>17}" for n in names)]
+        for family in families:
+            errors = [models[n]["per_family"][family] for n in names]
+            cells = [f"{e['mpjpe_mm']:>7.1f} / {e['pa_mpjpe_mm']:>7.1f}" for e in errors]
+            lines.append(f"{family:<22} " + " ".join(f"{c:>17}" for c in cells))
+        lines.append(f"(mm; {next(iter(families.values()))} samples per family, training.poses)")
     return "\n".join(lines)
 
 

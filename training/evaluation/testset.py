@@ -20,7 +20,8 @@ from hkmr_studio.body import kinematics
 from hkmr_studio.geometry.cameras import normalised_to_pixels, pixels_to_normalised
 from hkmr_studio.occlusion import DEGREES, OCCLUDER_KINDS, make_occluder
 from hkmr_studio.pipeline.keypoints import VISIBILITY_THRESHOLD
-from training.evaluation import DEFAULT_OCCLUSION_SAMPLES, DEFAULT_SAMPLES
+from training.evaluation import DEFAULT_OCCLUSION_SAMPLES, DEFAULT_PER_FAMILY, DEFAULT_SAMPLES
+from training.poses.families import FAMILIES
 from training.samples import corruption
 from training.samples.cameras import person_crops
 from training.samples.generator import SampleConfig, SampleGenerator
@@ -31,13 +32,15 @@ from training.trainer.data import Batch, true_landmark_pixels
 @dataclass
 class TestSet:
     """standard: the whole set; clean: its first M samples (the occlusion grid's unoccluded reference);
-    occluded[(kind, degree)]: those M samples x 24 joints, joint-major (rows j * M to j * M + M - 1 occlude joint j).
+    occluded[(kind, degree)]: those M samples x 24 joints, joint-major (rows j * M to j * M + M - 1 occlude joint j);
+    families[name]: samples of that pose family (training.poses) alone, made like the standard set.
     """
 
     config: SampleConfig
     standard: Batch
     clean: Batch
     occluded: dict[tuple[str, int], Batch] = field(default_factory=dict)
+    families: dict[str, Batch] = field(default_factory=dict)
 
 
 def _take(batch: Batch, rows: torch.Tensor | slice) -> Batch:
@@ -75,12 +78,27 @@ def _occlude(base: Batch, generator: SampleGenerator, kind: str, degree: int, an
     return {k: torch.cat([p[k] for p in parts]) for k in base}
 
 
+def build_family_sets(per_family: int, seed: int = EVAL_SEED) -> dict[str, Batch]:
+    """`per_family` samples of each pose family, in the family's own poses and orientations, otherwise made like the
+    standard set (detector noise, no random occluders); the same for a seed."""
+    sets = {}
+    for name in FAMILIES:
+        config = SampleConfig(batch_size=per_family, seed=seed, occluder_fraction=0.0, family_fraction=1.0,
+                              family_weights={name: 1.0})
+        sets[name] = SampleGenerator(config).batch(0)
+    return sets
+
+
 def build_test_set(
-    samples: int = DEFAULT_SAMPLES, occlusion_samples: int = DEFAULT_OCCLUSION_SAMPLES, seed: int = EVAL_SEED
+    samples: int = DEFAULT_SAMPLES, occlusion_samples: int = DEFAULT_OCCLUSION_SAMPLES, seed: int = EVAL_SEED,
+    per_family: int = DEFAULT_PER_FAMILY,
 ) -> TestSet:
-    """The standard set of `samples` and the occlusion grid on its first `occlusion_samples`; the same for a seed."""
+    """The standard set of `samples`, the occlusion grid on its first `occlusion_samples` and `per_family` samples of
+    each pose family (0: none); the same for a seed."""
     if not 1 <= occlusion_samples <= samples:
         raise ValueError(f"occlusion_samples must lie in [1, samples={samples}], got {occlusion_samples}")
+    if per_family < 0:
+        raise ValueError(f"per_family must be 0 (no family sets) or more, got {per_family}")
     config = SampleConfig(batch_size=samples, seed=seed, occluder_fraction=0.0)
     generator = SampleGenerator(config)
     standard = generator.batch(0)
@@ -94,4 +112,5 @@ def build_test_set(
         for kind in OCCLUDER_KINDS
         for degree in DEGREES
     }
-    return TestSet(config, standard, clean, occluded)
+    families = build_family_sets(per_family, seed) if per_family else {}
+    return TestSet(config, standard, clean, occluded, families)
