@@ -4,8 +4,10 @@ chest is caught."""
 
 import math
 
+import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 from hkmr_studio.body.joint_limits import BODY_JOINT_NAMES, joint_angles, pose_from_joint_angles, within_limits
 from hkmr_studio.body.kinematics import JOINT_INDEX, NUM_BODY_JOINTS
@@ -101,3 +103,17 @@ def test_mixing_families_follows_the_weights_and_is_seeded():
         family_counts(10, torch.Generator(), {"sitting_chair": -1.0})
     with pytest.raises(KeyError, match="unknown pose family"):
         sample_family("moonwalk", 1, torch.Generator())
+
+
+def test_the_contact_sheet_shows_every_family_in_rendered_crops(tmp_path):
+    from training.__main__ import main as training_main
+    from training.poses.contact_sheet import FAMILIES_PER_ROW, LABEL_PX, THUMB_PX, family_crops
+
+    crops = family_crops(1)
+    assert list(crops) == list(FAMILIES) and all(c.shape == (1, THUMB_PX, THUMB_PX, 3) for c in crops.values())
+    assert all(len(np.unique(c.reshape(-1, 3), axis=0)) > 50 for c in crops.values())  # a shaded body, not blank
+    out = tmp_path / "sheet.png"
+    assert training_main(["contact-sheet", "--per-family", "1", "--out", str(out)]) == 0
+    width, height = Image.open(out).size
+    rows = -(-len(FAMILIES) // FAMILIES_PER_ROW)
+    assert (width, height) == (FAMILIES_PER_ROW * (LABEL_PX + THUMB_PX), rows * THUMB_PX)

@@ -18,11 +18,12 @@ from training import prepare_poses  # noqa: E402
 from training.body import build as build_body
 from training.evaluation import command as evaluate_command
 from training.landmarks import calibrate as calibrate_landmarks
+from training.poses import contact_sheet
 from training.priors import command as train_priors
 from training.trainer import export_command, train_command
 
 COMMANDS = (build_body, calibrate_landmarks, prepare_poses, train_priors, train_command, export_command,
-            evaluate_command)
+            evaluate_command, contact_sheet)
 
 
 def main(argv: list[str] | None = None) -> int:
