@@ -2,7 +2,8 @@
 and every compared model on it, and measure how far each model's joints moved from its unoccluded result.
 
 Displacement: per joint, the distance in millimetres between the occluded and the unoccluded regressor joints after
-aligning the roots (both skeletons translated so that their pelvis is at the origin; no rotation or scale). Runs
+aligning the roots (both skeletons translated so that their pelvis is at the origin; no rotation or scale), and the
+angle by which the whole body's orientation turned, which moves every root-aligned joint with it. Runs
 detect once per photo, with the first model's pipeline, and give every model the same keypoints, so differences
 between models come from the models alone. Sweeps are generators that yield (done, total) after each run and return
 their result; stop iterating to cancel. A probe holds MediaPipe: use it from one thread.
@@ -22,6 +23,7 @@ import torch
 
 from hkmr_studio.body import kinematics
 from hkmr_studio.geometry.metrics import per_joint_error
+from hkmr_studio.geometry.rotations import axis_angle_to_matrix, matrix_to_axis_angle
 from hkmr_studio.occlusion import DEGREES, OCCLUDER_KINDS, Occluder, OccluderKind, make_occluder
 from hkmr_studio.pipeline.core import Pipeline, PipelineResult
 from hkmr_studio.pipeline.images import LoadedImage
@@ -50,10 +52,12 @@ class ProbeRun:
 
 @dataclass(eq=False)
 class Displacement:
-    """How far each model's joints moved. per_joint_mm: model name -> (24,) mm in SMPL joint order, NaN when the
-    occluded photo gave no body."""
+    """How far each model's joints moved. per_joint_mm: model name -> (24,) mm in SMPL joint order; turn_deg: model
+    name -> the angle (degrees) by which the whole body's orientation (global_orient, camera frame) turned, which
+    moves every root-aligned joint; both NaN when the occluded photo gave no body."""
 
     per_joint_mm: dict[str, np.ndarray]
+    turn_deg: dict[str, float]
 
     def per_chain_mm(self, model: str) -> dict[str, float]:
         """Chain name -> mean displacement (mm) of its joints, in kinematics.CHAINS order."""
@@ -72,16 +76,24 @@ def root_aligned_displacement_mm(reference: np.ndarray, moved: np.ndarray) -> np
     return per_joint_error(new, ref)[0].numpy() * 1000.0
 
 
+def turn_deg(reference: np.ndarray, moved: np.ndarray) -> float:
+    """(3,) axis-angle x 2 -> the angle of the rotation from one orientation to the other, degrees."""
+    first, second = axis_angle_to_matrix(torch.as_tensor(np.stack([reference, moved]), dtype=torch.float64))
+    return float(torch.rad2deg(matrix_to_axis_angle(first.T @ second).norm()))
+
+
 def displacement(reference: ProbeRun, occluded: ProbeRun) -> Displacement:
-    """Per model, the joints of `occluded` against those of `reference` (the regressor's bodies, not refits)."""
-    out = {}
+    """Per model, the joints and orientation of `occluded` against those of `reference` (the regressor's bodies, not
+    refits)."""
+    joints, turns = {}, {}
     for model, result in reference.results.items():
         moved = occluded.results[model]
         if result.regression is None or moved.regression is None:
-            out[model] = np.full(kinematics.NUM_JOINTS, np.nan)
+            joints[model], turns[model] = np.full(kinematics.NUM_JOINTS, np.nan), float("nan")
         else:
-            out[model] = root_aligned_displacement_mm(result.regression.joints3d, moved.regression.joints3d)
-    return Displacement(out)
+            joints[model] = root_aligned_displacement_mm(result.regression.joints3d, moved.regression.joints3d)
+            turns[model] = turn_deg(result.regression.global_orient, moved.regression.global_orient)
+    return Displacement(joints, turns)
 
 
 def occluded_image(image: LoadedImage, occluder: Occluder, color: tuple[int, int, int] = OCCLUDER_COLOR

@@ -7,7 +7,7 @@ from PySide6.QtCore import Qt
 
 from conftest import SAMPLE_PHOTO
 from hkmr_studio.body import kinematics
-from hkmr_studio.gui.occlusion_lab import KIND_COLORS
+from hkmr_studio.gui.occlusion_lab import KIND_COLORS, TURN_ROW
 from hkmr_studio.gui.qt_images import array_from_qimage
 from hkmr_studio.gui.testing import studio_window
 from hkmr_studio.occlusion_probe import Heatmap
@@ -41,6 +41,9 @@ def test_a_clicked_occluder_gives_per_joint_and_per_chain_numbers_for_both_model
         assert np.isfinite(per_joint).all()
         knee_row = len(kinematics.CHAINS) + kinematics.JOINT_INDEX["left_knee"]
         assert lab.table.item(knee_row, col).text() == f"{per_joint[kinematics.JOINT_INDEX['left_knee']]:.0f}"
+        turn = lab.table.item(lab.table.rowCount() - 1, col).text()
+        assert lab.table.verticalHeaderItem(lab.table.rowCount() - 1).text() == TURN_ROW
+        assert turn == f"{moved.turn_deg[model]:.0f}"
         leg = moved.per_chain_mm(model)["left_leg"]
         assert lab.table.item(kinematics.CHAINS.index(kinematics.CHAIN_BY_NAME["left_leg"]), col).text() == f"{leg:.0f}"
     # "occlude joint": the occluder goes onto that joint

@@ -1,6 +1,8 @@
 """The occlusion lab's experiments without Qt: occlude the sample photo, rerun MediaPipe and two models on it, and
 measure root-aligned joint displacement per joint, per chain, over a grid and over degrees of occlusion."""
 
+import math
+
 import numpy as np
 import pytest
 
@@ -16,6 +18,7 @@ from hkmr_studio.occlusion_probe import (
     joint_occluder,
     occluded_image,
     root_aligned_displacement_mm,
+    turn_deg,
 )
 from hkmr_studio.pipeline.images import load_image
 
@@ -53,9 +56,16 @@ def test_displacement_ignores_a_shift_of_the_whole_body_and_measures_mm_per_join
     moved[wrist] += [0.0, 0.01, 0.0]
     per_joint = root_aligned_displacement_mm(joints, moved)
     assert per_joint[wrist] == pytest.approx(10.0) and np.delete(per_joint, wrist) == pytest.approx(0.0, abs=1e-9)
-    chains = Displacement({"m": per_joint}).per_chain_mm("m")
+    chains = Displacement({"m": per_joint}, {"m": 0.0}).per_chain_mm("m")
     assert chains["left_arm"] == pytest.approx(10.0 / 5) and chains["right_arm"] == pytest.approx(0.0, abs=1e-9)
     assert list(chains) == [c.name for c in kinematics.CHAINS]
+
+
+def test_the_whole_bodys_turn_is_the_angle_between_the_two_orientations():
+    facing = np.array([0.0, 0.3, 0.0])
+    assert turn_deg(facing, facing) == pytest.approx(0.0, abs=1e-6)
+    assert turn_deg(facing, facing + [0.0, math.radians(40), 0.0]) == pytest.approx(40.0)
+    assert turn_deg(np.zeros(3), np.array([math.pi / 2, 0.0, 0.0])) == pytest.approx(90.0)
 
 
 def test_the_occluder_is_painted_into_the_photo_and_nowhere_else(reference):
@@ -73,7 +83,7 @@ def test_the_same_photo_again_moves_no_joint_and_an_occluder_gives_numbers_for_b
     again = displacement(reference, probe.run(reference.image))
     assert set(again.per_joint_mm) == set(probe.models) and len(probe.models) == 2
     for model in probe.models:
-        assert np.allclose(again.per_joint_mm[model], 0.0)
+        assert np.allclose(again.per_joint_mm[model], 0.0) and again.turn_deg[model] == pytest.approx(0.0, abs=1e-4)
     torso = reference.first.regression.joints2d[kinematics.JOINT_INDEX["spine2"]]
     run, moved = probe.occlude(reference, make_occluder("bar", 5, tuple(torso), angle=0.0,
                                                         crop_size=reference.first.crop[2]))
@@ -82,7 +92,7 @@ def test_the_same_photo_again_moves_no_joint_and_an_occluder_gives_numbers_for_b
         per_joint = moved.per_joint_mm[model]
         assert per_joint.shape == (24,) and np.isfinite(per_joint).all() and per_joint[0] == 0.0
         assert per_joint.max() > 0.0  # the photo changed, so the keypoints and the bodies did
-        assert moved.mean_mm(model) == pytest.approx(per_joint.mean())
+        assert moved.mean_mm(model) == pytest.approx(per_joint.mean()) and 0.0 <= moved.turn_deg[model] <= 180.0
 
 
 def test_a_grid_sweep_reports_progress_and_fills_every_cell(probe, reference):

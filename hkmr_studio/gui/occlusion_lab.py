@@ -125,6 +125,10 @@ class DegreePlot(QWidget):
                 legend_y += 14
 
 
+#: The table's last row: the whole body's turn, in degrees (the other rows are mm).
+TURN_ROW = "body turned (°)"
+
+
 class OcclusionLab(QWidget):
     """Occluder controls, the per-joint and per-chain displacement of every compared model, and the sweeps."""
 
@@ -192,9 +196,11 @@ class OcclusionLab(QWidget):
         self.heatmap_model_box = QComboBox()
         self.heatmap_model_box.setToolTip("Whose displacement the heatmap shows")
         self.heatmap_model_box.currentIndexChanged.connect(lambda _: self._show_heatmap())
-        self.table = QTableWidget(kinematics.NUM_JOINTS + len(kinematics.CHAINS), 0)
+        self.table = QTableWidget(len(kinematics.CHAINS) + kinematics.NUM_JOINTS + 1, 0)
         self.table.setVerticalHeaderLabels([f"chain {c.name}" for c in kinematics.CHAINS]
-                                           + list(kinematics.JOINT_NAMES))
+                                           + list(kinematics.JOINT_NAMES) + [TURN_ROW])
+        self.table.verticalHeaderItem(self.table.rowCount() - 1).setToolTip(
+            "How far the whole body's orientation turned (degrees); it moves every root-aligned joint")
         self.plot = DegreePlot()
         self.status_label = QLabel(f"Displacement: {ALIGNMENT_NOTE}, against the unoccluded photo.")
         self.status_label.setWordWrap(True)
@@ -425,7 +431,8 @@ class OcclusionLab(QWidget):
         self.table.setColumnCount(len(models))
         self.table.setHorizontalHeaderLabels([f"{self.labels[m]} (mm)" for m in models])
         for col, model in enumerate(models):
-            values = list(displacement.per_chain_mm(model).values()) + list(displacement.per_joint_mm[model])
+            values = [*displacement.per_chain_mm(model).values(), *displacement.per_joint_mm[model],
+                      displacement.turn_deg[model]]
             for row, value in enumerate(values):
                 self.table.setItem(row, col, QTableWidgetItem("—" if not np.isfinite(value) else f"{value:.0f}"))
 
