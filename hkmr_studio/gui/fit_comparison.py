@@ -106,7 +106,7 @@ class FitComparison(QWidget):
         export_row = QHBoxLayout()
         for which, button in self.export_buttons.items():
             button.setToolTip(f"Save the {'regressor' if which == 'regression' else 'fitted'} body (OBJ, GLB, FBX, "
-                              "JSON or NPZ: chosen by the file name)")
+                              "JSON or NPZ: the format is picked in the dialog)")
             export_row.addWidget(button)
         layout = QVBoxLayout(self)
         layout.addWidget(toolbar)

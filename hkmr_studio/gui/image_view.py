@@ -128,10 +128,8 @@ class ImageView(QGraphicsView):
         return [item for item in layer.childItems() if isinstance(item, QGraphicsLineItem)]
 
     def editable(self) -> bool:
-        """Whether the keypoints shown can be edited: a body was recovered, and the photo is not live video."""
-        document = self._document
-        return (document is not None and document is not self._state.live_document
-                and document.analysis is not None and document.analysis.result.found)
+        """Whether the keypoints shown can be edited (StudioState.keypoints_editable)."""
+        return self._state.keypoints_editable(self._document)
 
     def show_document(self, document: Document | None) -> None:
         new_document = document is not self._document

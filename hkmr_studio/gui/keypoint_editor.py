@@ -41,9 +41,7 @@ class KeypointEditor(QObject):
         """The current document's edits, started from its analysis on first use; None (with a message) when it
         has no recovered body or is live video."""
         document = self._state.current
-        editable = (document is not None and document is not self._state.live_document
-                    and document.analysis is not None and document.analysis.result.found)
-        if not editable:
+        if not self._state.keypoints_editable(document):
             self._state.notify(Level.INFO, NOTHING_TO_EDIT)
             return None
         if document.keypoint_edits is None:

@@ -156,6 +156,11 @@ class StudioState:
             document.message = message
         self.document_changed.emit(document)
 
+    def keypoints_editable(self, document: Document | None) -> bool:
+        """Whether `document`'s keypoints may be edited: a body was recovered, and it is not live video."""
+        return (document is not None and document is not self.live_document
+                and document.analysis is not None and document.analysis.result.found)
+
     def start_live(self, document: Document) -> None:
         """Show `document` (frames from a camera or video, not in the list) until `end_live`."""
         self._before_live = self.current
