@@ -31,6 +31,7 @@ from hkmr_studio.gui.banner import MessageBanner
 from hkmr_studio.gui.capture import VideoSource
 from hkmr_studio.gui.exporter import ExportController
 from hkmr_studio.gui.filmstrip import Filmstrip
+from hkmr_studio.gui.gui_thread_gc import GuiThreadGarbageCollector
 from hkmr_studio.gui.fit_comparison import FitComparison
 from hkmr_studio.gui.image_view import ZOOM_STEP, ImageView
 from hkmr_studio.gui.inference import InferenceController
@@ -77,6 +78,8 @@ class MainWindow(QMainWindow):
         self.exporter = ExportController(self.state, self)
         self._pasted = 0
         self._shut_down = False
+        self.garbage_collector = GuiThreadGarbageCollector(self)  # workers must never free Qt objects
+        self.garbage_collector.start()
 
         self.banner = MessageBanner(self.state)
         self.image_view = ImageView(self.state)
@@ -476,6 +479,7 @@ class MainWindow(QMainWindow):
         self.exporter.shutdown()
         self.analysis_docks.shutdown()
         self.viewport.close_plotter()
+        self.garbage_collector.stop()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.shutdown()
