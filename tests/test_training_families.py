@@ -75,6 +75,44 @@ def test_arms_overhead_raise_both_wrists_above_the_head(samples):
     assert (wrists_and_head[:, :2] > wrists_and_head[:, 2:]).all()
 
 
+def body_frame_joints(samples, name: str) -> dict[str, torch.Tensor]:
+    """The family's samples posed without their global orientation (the body's own frame: Y up, facing +Z, left +X,
+    metres): joint name -> (N, 3)."""
+    _, pose, _ = samples[name]
+    joints = load_body_model().joints_only(torch.zeros(len(pose), 3), pose, torch.zeros(len(pose), 10))
+    return {n: joints[:, i] for n, i in JOINT_INDEX.items()}
+
+
+def test_arms_crossed_fold_each_forearm_across_the_chest_to_the_other_elbow(samples):
+    j = body_frame_joints(samples, "arms_crossed")
+    for side, other, sign in (("left", "right", 1.0), ("right", "left", -1.0)):
+        wrist = j[f"{side}_wrist"]
+        # crossed over the midline: the left wrist on the body's right (-X) and vice versa
+        assert (sign * wrist[:, 0] < 0).all(), side
+        # in front of the chest (the chest's surface is about 0.1 m in front of spine3) and at chest height
+        assert (wrist[:, 2] > j["spine3"][:, 2] + 0.1).all(), side
+        assert ((wrist[:, 1] > j["spine1"][:, 1]) & (wrist[:, 1] < j["neck"][:, 1])).all(), side
+        # the hand reaches the other arm: the wrist within 15 cm of the other elbow
+        assert ((wrist - j[f"{other}_elbow"]).norm(dim=1) < 0.15).all(), side
+
+
+def test_hands_on_hips_rest_each_hand_on_the_side_of_its_hip_with_the_elbow_out(samples):
+    j = body_frame_joints(samples, "hands_on_hips")
+    for side in ("left", "right"):
+        wrist, hip = j[f"{side}_wrist"], j[f"{side}_hip"]
+        hand = (wrist + j[f"{side}_hand"]) / 2  # the palm's centre
+        # at hip height: the palm within 12 cm of the hip joint's height (on the iliac crest) in at least 95% of the
+        # samples, and none higher than 15 cm (the waist)
+        height = (hand[:, 1] - hip[:, 1]).abs()
+        assert (height < 0.12).float().mean() >= 0.95 and (height < 0.15).all(), side
+        # at the side of the pelvis, not in front of the belly: the wrist 4 cm or more outside the hip joint and
+        # within 15 cm of it front to back
+        assert (wrist[:, 0].abs() > hip[:, 0].abs() + 0.04).all(), side
+        assert ((wrist[:, 2] - hip[:, 2]).abs() < 0.15).all(), side
+        # elbows out: the elbow at least 10 cm further out to the side than its shoulder
+        assert (j[f"{side}_elbow"][:, 0].abs() > j[f"{side}_shoulder"][:, 0].abs() + 0.1).all(), side
+
+
 def test_no_accepted_sample_self_penetrates_beyond_the_stated_depth(samples):
     capsules = default_capsules()
     for name, (_, pose, _) in samples.items():

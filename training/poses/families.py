@@ -61,6 +61,9 @@ class PoseFamily:
 
 
 _ARMS_DOWN = {"both_shoulder": _j((-20, 20), (-30, 15), (-85, -60)), "both_elbow": _j(None, (-40, 0))}
+#: A still trunk (spine and collars within 2 degrees) for families whose hands rest on the body: with the arm angles
+#: fixed, the default jitter of these joints would move a hand by several centimetres, off the hip or the other arm.
+_STILL_TRUNK = {name: _j((-2, 2), (-2, 2), (-2, 2)) for name in ("spine1", "spine2", "spine3", "both_collar")}
 _FAMILIES: tuple[PoseFamily, ...] = (
     PoseFamily("standing", {
         **_ARMS_DOWN, "both_shoulder": _j((-30, 30), (-40, 20), (-85, -30)), "both_elbow": _j((-20, 40), (-70, 0)),
@@ -145,12 +148,13 @@ _FAMILIES: tuple[PoseFamily, ...] = (
         "both_collar": _j(None, None, (10, 30)),
     }, description="both arms raised above the head"),
     PoseFamily("arms_crossed", {
-        "left_shoulder": _j((25, 40), (-60, -45), (-70, -58)), "left_elbow": _j((-20, 20), (-112, -100)),
-        "right_shoulder": _j((30, 45), (-55, -40), (-75, -62)), "right_elbow": _j((-20, 20), (-90, -80)),
-    }, mirror=True, description="forearms folded across the chest, the left one above (mirrored: the right)"),
+        "left_shoulder": _j((15, 25), (-85, -75), (-65, -55)), "left_elbow": _j(None, (-85, -75)),
+        "right_shoulder": _j((55, 65), (-85, -75), (-75, -65)), "right_elbow": _j(None, (-75, -65)),
+        "both_wrist": _j(None, None, (-40, -20)), **_STILL_TRUNK,
+    }, mirror=True, description="forearms folded across the chest, each hand over the other elbow (mirrored)"),
     PoseFamily("hands_on_hips", {
-        "both_shoulder": _j((55, 70), (15, 35), (-55, -40)), "both_elbow": _j((-20, 20), (-110, -85)),
-        "both_wrist": _j(None, None, (10, 40)),
+        "both_shoulder": _j((60, 66), (22, 30), (-46, -40)), "both_elbow": _j(None, (-90, -82)),
+        "both_wrist": _j(None, (-22, -12), (0, 12)), **_STILL_TRUNK,
     }, description="hands on the hips, elbows out"),
     PoseFamily("hand_to_face", {
         "left_shoulder": _j((-90, -60), (-115, -90), (-25, 5)), "left_elbow": _j(None, (-145, -120)),
