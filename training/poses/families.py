@@ -308,10 +308,11 @@ def family_counts(count: int, generator: torch.Generator, weights: Mapping[str, 
 
 def sample_families(
     count: int, generator: torch.Generator, weights: Mapping[str, float] | None = None
-) -> tuple[torch.Tensor, torch.Tensor]:
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """`count` poses from the families mixed by `weights` (see `family_counts`), in random order, drawn together in
-    one batch: global_orient (count, 3), body_pose (count, 69)."""
+    one batch: global_orient (count, 3), body_pose (count, 69) and each pose's family (count,) int64, its index in
+    FAMILIES."""
     counts = family_counts(count, generator, weights)
     family = torch.repeat_interleave(torch.arange(len(FAMILIES)), counts)
     family = family[torch.randperm(count, generator=generator)]
-    return _sample(family, generator, default_capsules())
+    return (*_sample(family, generator, default_capsules()), family)

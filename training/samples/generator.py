@@ -25,6 +25,10 @@ from the noisy landmarks, coordinates normalised to [-1, 1], x right, y down):
                              the virtual photo's camera (pixels of a `photo_px` square photo) and the crop in it
   self_occluded (B, 33) bool, covered (B, 33) bool, truncated (B, 33) bool: why the true landmarks (before any
                              left/right swap) are less visible
+  family (B,) int64          the pose family's index in training.poses.FAMILIES; -1 for library and VAE poses
+
+`SampleGenerator.from_detections` builds the same keys around a real detector's report on known bodies and cameras
+(training.rendered: MediaPipe run on renders).
 """
 
 from __future__ import annotations
@@ -35,13 +39,19 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from hkmr_studio.body.landmarks import BodyLandmarks, LandmarkDefinition, landmarks_from_body, load_landmark_definition
+from hkmr_studio.body.landmarks import (
+    BodyLandmarks,
+    LandmarkDefinition,
+    LandmarkOutput,
+    landmarks_from_body,
+    load_landmark_definition,
+)
 from hkmr_studio.body.model import BodyModel, load_body_model
 from hkmr_studio.geometry.cameras import pixels_to_normalised
 from hkmr_studio.pipeline.keypoints import COCO17_FROM_MEDIAPIPE33, NUM_LANDMARKS, VISIBILITY_THRESHOLD
 from training.poses.families import family_counts, sample_families
 from training.samples import corruption
-from training.samples.cameras import image_translation_to_crop_camera, person_crops, place_people
+from training.samples.cameras import PhotoCameras, image_translation_to_crop_camera, person_crops, place_people
 from training.samples.detector_model import DetectorStatistics
 from training.samples.poses import PoseSampler, PoseSet, load_poses, perturb_body_pose
 from training.samples.self_occlusion import SplatOccluder
@@ -83,9 +93,9 @@ class SampleConfig:
 
 
 @dataclass
-class _Detected:
-    """A detector's report: pixels (B, 33, 2), visibility (B, 33), world (B, 33, 3), present (B, 33) bool; covered
-    (B, 33) bool by an occluder; has_world (B,) bool."""
+class DetectorReport:
+    """A detector's report: pixels (B, 33, 2) photo px, visibility (B, 33), world (B, 33, 3) hip-centred metres,
+    present (B, 33) bool; covered (B, 33) bool by an occluder; has_world (B,) bool."""
 
     pixels: torch.Tensor
     visibility: torch.Tensor
@@ -130,12 +140,13 @@ class SampleGenerator:
         seed = int(np.random.SeedSequence([self.config.seed, index]).generate_state(1, dtype=np.uint64)[0]) >> 1
         return torch.Generator().manual_seed(seed)
 
-    def _bodies(self, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Body-frame global orientation (B, 3), body pose (B, 69) and betas (B, 10)."""
+    def _bodies(self, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Body-frame global orientation (B, 3), body pose (B, 69), betas (B, 10) and pose family (B,) (-1: none)."""
         c = self.config
         pick = torch.randint(0, len(self.poses), (c.batch_size,), generator=g)
         global_orient, body_pose = self.poses.global_orient[pick], self.poses.body_pose[pick]
         body_pose = perturb_body_pose(body_pose, np.radians(c.perturb_max_deg), g)
+        family = torch.full((c.batch_size,), -1, dtype=torch.long)
         if self.pose_sampler is not None and c.vae_fraction > 0:
             use = torch.rand(c.batch_size, generator=g) < c.vae_fraction
             sampled = self.pose_sampler(int(use.sum()), g).to(body_pose)
@@ -143,11 +154,11 @@ class SampleGenerator:
             body_pose[use] = sampled
         if c.family_fraction > 0:  # drawn last, so that neither the perturbation nor the VAE moves them
             use = torch.rand(c.batch_size, generator=g) < c.family_fraction
-            orient, pose = sample_families(int(use.sum()), g, c.family_weights)
+            orient, pose, family[use] = sample_families(int(use.sum()), g, c.family_weights)
             global_orient, body_pose = global_orient.clone(), body_pose.clone()
             global_orient[use], body_pose[use] = orient.to(global_orient), pose.to(body_pose)
         betas = (torch.randn(c.batch_size, 10, generator=g) * c.betas_std).clamp(-c.betas_clip, c.betas_clip)
-        return global_orient, body_pose, betas
+        return global_orient, body_pose, betas, family
 
     def _detect(
         self,
@@ -156,13 +167,13 @@ class SampleGenerator:
         truncated: torch.Tensor,
         world: torch.Tensor,
         g: torch.Generator,
-    ) -> _Detected:
+    ) -> DetectorReport:
         """What a detector reports for the true landmarks: (B, 33, 2) photo pixels, (B, 33) bool hidden by the body
         and beyond the border, (B, 33, 3) hip-centred world landmarks."""
         c, stats = self.config, self.statistics
         size = len(true_px)
         if not c.corrupt:
-            return _Detected(
+            return DetectorReport(
                 true_px,
                 corruption.visibility(hidden, truncated, stats, None),
                 world,
@@ -185,14 +196,14 @@ class SampleGenerator:
         coco_vis = torch.where(hidden | covered, 0.5, 1.0)  # COCO's "labelled but occluded" reads as 0.5
         vis = torch.where(coco[:, None], coco_vis, vis)
         present = ~(hide | (coco[:, None] & (~self._coco[None] | truncated)))
-        return _Detected(pixels, vis, world, present, covered, ~coco)
+        return DetectorReport(pixels, vis, world, present, covered, ~coco)
 
     @torch.no_grad()
     def batch(self, index: int) -> dict[str, torch.Tensor]:
         """Batch `index` (any non-negative integer)."""
         c, g = self.config, self.generator(index)
         size = c.batch_size
-        body_orient, body_pose, betas = self._bodies(g)
+        body_orient, body_pose, betas, family = self._bodies(g)
         global_orient = camera_global_orient(body_orient, *sample_view(size, g, c.pitch_std_deg, c.roll_std_deg))
         posed = self.body(global_orient, body_pose, betas)
 
@@ -205,12 +216,54 @@ class SampleGenerator:
         cameras = place_people(
             posed.landmarks, c.photo_px, uniform(*c.fov_range_deg), uniform(*c.fill_range), overhang, perspective, g
         )
+        true_px, hidden, truncated, world = self._truth(posed, cameras)
+        seen = self._detect(true_px, hidden, truncated, world, g)
+        return self._assemble(global_orient, body_pose, betas, family, posed, cameras, hidden, truncated, seen, g)
+
+    @torch.no_grad()
+    def from_detections(
+        self,
+        global_orient: torch.Tensor,
+        body_pose: torch.Tensor,
+        betas: torch.Tensor,
+        family: torch.Tensor,
+        cameras: PhotoCameras,
+        report: DetectorReport,
+        g: torch.Generator,
+    ) -> dict[str, torch.Tensor]:
+        """A batch (the module docstring's keys) of known bodies (camera-frame global_orient (B, 3), body_pose (B, 69),
+        betas (B, 10), family (B,)) seen by `cameras`, with a real detector's `report` as the landmarks; `g` draws
+        which samples are 2D-only."""
+        posed = self.body(global_orient, body_pose, betas)
+        _, hidden, truncated, _ = self._truth(posed, cameras)
+        return self._assemble(global_orient, body_pose, betas, family, posed, cameras, hidden, truncated, report, g)
+
+    def _truth(
+        self, posed: LandmarkOutput, cameras: PhotoCameras
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The true landmarks in photo px (B, 33, 2), hidden by the body (B, 33) bool, beyond the photo's border
+        (B, 33) bool, and hip-centred camera-aligned (B, 33, 3) metres."""
         true_px, depth, _ = cameras.project(posed.landmarks)
         hidden = self.splats.occluded(true_px, depth, *cameras.project(posed.vertices))
-        truncated = ((true_px < 0) | (true_px >= c.photo_px)).any(dim=-1)
+        truncated = ((true_px < 0) | (true_px >= self.config.photo_px)).any(dim=-1)
         world = posed.landmarks - posed.landmarks[:, _HIPS].mean(dim=1, keepdim=True)
-        seen = self._detect(true_px, hidden, truncated, world, g)
+        return true_px, hidden, truncated, world
 
+    def _assemble(
+        self,
+        global_orient: torch.Tensor,
+        body_pose: torch.Tensor,
+        betas: torch.Tensor,
+        family: torch.Tensor,
+        posed: LandmarkOutput,
+        cameras: PhotoCameras,
+        hidden: torch.Tensor,
+        truncated: torch.Tensor,
+        seen: DetectorReport,
+        g: torch.Generator,
+    ) -> dict[str, torch.Tensor]:
+        """The batch's keys from the bodies, their cameras and what the detector reported."""
+        c, size = self.config, len(global_orient)
         mask = seen.present.float()
         box = person_crops(
             seen.pixels, (seen.visibility >= VISIBILITY_THRESHOLD) & seen.present, seen.present, c.photo_px
@@ -243,6 +296,7 @@ class SampleGenerator:
             "self_occluded": hidden,
             "covered": seen.covered,
             "truncated": truncated,
+            "family": family,
         }
 
 
