@@ -20,9 +20,10 @@ from training.evaluation import command as evaluate_command
 from training.landmarks import calibrate as calibrate_landmarks
 from training.poses import contact_sheet
 from training.priors import command as train_priors
+from training.rendered import command as render_set
 from training.trainer import export_command, train_command
 
-COMMANDS = (build_body, calibrate_landmarks, prepare_poses, train_priors, train_command, export_command,
+COMMANDS = (build_body, calibrate_landmarks, prepare_poses, render_set, train_priors, train_command, export_command,
             evaluate_command, contact_sheet)
 
 

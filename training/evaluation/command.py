@@ -11,7 +11,10 @@ import json
 import sys
 from pathlib import Path
 
+from training.rendered.dataset import DEFAULT_DIR, RenderedSetError
+
 DEFAULT_OUT = Path("runs/evaluation")
+DEFAULT_RENDERED = DEFAULT_DIR / "test.npz"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -24,10 +27,17 @@ def run(args: argparse.Namespace) -> int:
     from training.evaluation.testset import build_test_set
 
     device = torch.device(args.device if args.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu"))
+    rendered = args.rendered
+    if rendered is None and DEFAULT_RENDERED.is_file():
+        rendered = DEFAULT_RENDERED
+    elif rendered is None:
+        print(f"note: no rendered test split at {DEFAULT_RENDERED}; build it with `python -m training render-set` "
+              "for errors on MediaPipe's own landmarks", file=sys.stderr)
     try:
-        test_set = build_test_set(args.samples, args.occlusion_samples, per_family=args.per_family)
+        test_set = build_test_set(args.samples, args.occlusion_samples, per_family=args.per_family,
+                                  rendered=rendered)
         results = evaluate_models(args.model, test_set, device)
-    except (ModelFileError, ValueError) as exc:
+    except (ModelFileError, RenderedSetError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     atomic_write_text(args.out / "evaluation.json", json.dumps(results, indent=2))
@@ -51,5 +61,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--per-family", type=int, default=DEFAULT_PER_FAMILY,
                         help="samples per pose family (training.poses) for errors per family; 0: none "
                              "(default %(default)s)")
+    parser.add_argument("--rendered", type=Path, default=None,
+                        help="the rendered set's test split (python -m training render-set) for errors on MediaPipe's "
+                             f"own landmarks per pose family (default: {DEFAULT_RENDERED} if it exists)")
     parser.add_argument("--device", default="auto", help="auto (a GPU if there is one), cpu or cuda")
     parser.set_defaults(run=run)

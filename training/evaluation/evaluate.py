@@ -81,7 +81,25 @@ def evaluate_predictor(predict: Predictor, test_set: TestSet) -> dict[str, Any]:
         "occlusion": {kind: {str(d): _mm(joint_errors(predict, test_set.occluded[(kind, d)])[0]) for d in DEGREES}
                       for kind in OCCLUDER_KINDS},
         "per_family": per_family,
+        "rendered": rendered_errors(predict, test_set) if test_set.rendered is not None else {},
     }  # fmt: skip
+
+
+def rendered_errors(predict: Predictor, test_set: TestSet) -> dict[str, Any]:
+    """MPJPE and PA-MPJPE on the rendered test split: all of it, its library poses and each pose family."""
+    assert test_set.rendered is not None
+    aligned, procrustes = joint_errors(predict, test_set.rendered)
+    family = test_set.rendered["family"]
+
+    def summary(rows: torch.Tensor) -> dict[str, Any]:
+        return {"mpjpe_mm": _mm(aligned[rows]), "pa_mpjpe_mm": _mm(procrustes[rows]), "samples": int(rows.sum())}
+
+    names = test_set.rendered_info["families"]
+    return {
+        "all": summary(torch.ones_like(family, dtype=torch.bool)),
+        "library": summary(family < 0),
+        "per_family": {name: summary(family == i) for i, name in enumerate(names) if bool((family == i).any())},
+    }
 
 
 def describe_test_set(test_set: TestSet) -> dict[str, Any]:
@@ -94,6 +112,7 @@ def describe_test_set(test_set: TestSet) -> dict[str, Any]:
                       "occluded_joints": list(kinematics.JOINT_NAMES)},
         "per_family": {name: len(batch["joints3d"]) for name, batch in test_set.families.items()},
         "generator": asdict(test_set.config),
+        "rendered": test_set.rendered_info,
     }
 
 

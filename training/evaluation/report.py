@@ -36,6 +36,20 @@ def table(results: dict[str, Any]) -> str:
             cells = [f"{e['mpjpe_mm']:>7.1f} / {e['pa_mpjpe_mm']:>7.1f}" for e in errors]
             lines.append(f"{family:<22} " + " ".join(f"{c:>17}" for c in cells))
         lines.append(f"(mm; {next(iter(families.values()))} samples per family, training.poses)")
+    rendered = samples.get("rendered", {})
+    if rendered:
+        names = list(models)
+        first = models[names[0]]["rendered"]
+        rows = [("all", "all"), ("library poses", "library")] + [(f, f) for f in first["per_family"]]
+        lines += ["", f"{'rendered test (MPJPE / PA-MPJPE)':<22} " + " ".join(f"{n:>17}" for n in names)
+                  + f" {'samples':>8}"]
+        for label, key in rows:
+            errors = [models[n]["rendered"][key] if key in ("all", "library") else
+                      models[n]["rendered"]["per_family"][key] for n in names]
+            cells = [f"{e['mpjpe_mm']:>7.1f} / {e['pa_mpjpe_mm']:>7.1f}" for e in errors]
+            lines.append(f"{label:<22} " + " ".join(f"{c:>17}" for c in cells) + f" {errors[0]['samples']:>8}")
+        lines.append(f"(mm; MediaPipe's own landmarks on rendered bodies, {rendered['path']}: it found the person in "
+                     f"{rendered['found']} of {rendered['samples']} renders; only those are scored)")
     return "\n".join(lines)
 
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -22,6 +24,8 @@ from hkmr_studio.occlusion import DEGREES, OCCLUDER_KINDS, make_occluder
 from hkmr_studio.pipeline.keypoints import VISIBILITY_THRESHOLD
 from training.evaluation import DEFAULT_OCCLUSION_SAMPLES, DEFAULT_PER_FAMILY, DEFAULT_SAMPLES
 from training.poses.families import FAMILIES
+from training.rendered.dataset import RenderedSet
+from training.rendered.source import RenderedBatches
 from training.samples import corruption
 from training.samples.cameras import person_crops
 from training.samples.generator import SampleConfig, SampleGenerator
@@ -33,7 +37,9 @@ from training.trainer.data import Batch, true_landmark_pixels
 class TestSet:
     """standard: the whole set; clean: its first M samples (the occlusion grid's unoccluded reference);
     occluded[(kind, degree)]: those M samples x 24 joints, joint-major (rows j * M to j * M + M - 1 occlude joint j);
-    families[name]: samples of that pose family (training.poses) alone, made like the standard set.
+    families[name]: samples of that pose family (training.poses) alone, made like the standard set;
+    rendered: the rendered set's test split (MediaPipe's own landmarks on rendered bodies, training.rendered), its
+    samples where MediaPipe found the person, with their pose family in "family" (-1: library poses).
     """
 
     config: SampleConfig
@@ -41,6 +47,8 @@ class TestSet:
     clean: Batch
     occluded: dict[tuple[str, int], Batch] = field(default_factory=dict)
     families: dict[str, Batch] = field(default_factory=dict)
+    rendered: Batch | None = None
+    rendered_info: dict[str, Any] = field(default_factory=dict)
 
 
 def _take(batch: Batch, rows: torch.Tensor | slice) -> Batch:
@@ -89,12 +97,21 @@ def build_family_sets(per_family: int, seed: int = EVAL_SEED) -> dict[str, Batch
     return sets
 
 
+def load_rendered_test(path: Path, seed: int = EVAL_SEED) -> tuple[Batch, dict[str, Any]]:
+    """The rendered set's test split at `path` as one batch of the samples where MediaPipe found the person, and what
+    the JSON says about it (path, samples, found)."""
+    rendered = RenderedSet.load(path, split="test")
+    batch = RenderedBatches(rendered, SampleGenerator(SampleConfig(seed=seed)), len(rendered)).everything()
+    return batch, {"path": str(path), "samples": len(rendered), "found": int(rendered.found.sum()),
+                   "families": rendered.family_names}
+
+
 def build_test_set(
     samples: int = DEFAULT_SAMPLES, occlusion_samples: int = DEFAULT_OCCLUSION_SAMPLES, seed: int = EVAL_SEED,
-    per_family: int = DEFAULT_PER_FAMILY,
+    per_family: int = DEFAULT_PER_FAMILY, rendered: Path | None = None,
 ) -> TestSet:
-    """The standard set of `samples`, the occlusion grid on its first `occlusion_samples` and `per_family` samples of
-    each pose family (0: none); the same for a seed."""
+    """The standard set of `samples`, the occlusion grid on its first `occlusion_samples`, `per_family` samples of
+    each pose family (0: none) and the rendered test split at `rendered` (None: none); the same for a seed."""
     if not 1 <= occlusion_samples <= samples:
         raise ValueError(f"occlusion_samples must lie in [1, samples={samples}], got {occlusion_samples}")
     if per_family < 0:
@@ -113,4 +130,5 @@ def build_test_set(
         for degree in DEGREES
     }
     families = build_family_sets(per_family, seed) if per_family else {}
-    return TestSet(config, standard, clean, occluded, families)
+    rendered_batch, rendered_info = load_rendered_test(rendered, seed) if rendered is not None else (None, {})
+    return TestSet(config, standard, clean, occluded, families, rendered_batch, rendered_info)

@@ -24,6 +24,8 @@ from training.trainer.smplify import OPTION_NAMES as SMPLIFY_OPTIONS
 
 #: Seed of the evaluation test set (`python -m training evaluate`); training must not draw from it.
 EVAL_SEED = 2_020_768
+#: Seed of the rendered set's test split (`python -m training render-set`); training refuses that split.
+RENDERED_TEST_SEED = EVAL_SEED + 1
 #: SampleConfig fields that `data` sets itself, so `data.generator` may not.
 _DATA_OWNED = ("batch_size", "seed", "two_d_only_fraction")
 #: The encoder that reads landmarks; the others read image crops (data.images).
@@ -48,7 +50,8 @@ class DataConfig:
     SampleConfig settings (noise_scale, occluder_fraction, ...). use_world_landmarks: feed MediaPipe's world landmarks
     to the keypoint encoder where a sample has them. images: render each sample's RGB crop
     (training.samples.rgb_crops) for an image encoder (resnet50, efficientnet_lite0); needed by those, refused by the
-    keypoint encoder.
+    keypoint encoder. rendered_set / rendered_fraction: that share of every batch comes from the training split of the
+    rendered set (training.rendered: MediaPipe's own landmarks on rendered bodies), the rest from the generator.
     """
 
     seed: int = 0
@@ -59,10 +62,19 @@ class DataConfig:
     use_world_landmarks: bool = True
     images: bool = False
     generator: dict[str, Any] = field(default_factory=dict)
+    rendered_set: str | None = None
+    rendered_fraction: float = 0.0
+
+    @property
+    def rendered_rows(self) -> int:
+        """Rows of each batch taken from the rendered set."""
+        return round(self.rendered_fraction * self.batch_size)
 
     def sample_config(self) -> SampleConfig:
+        """The generator's settings; its batches are the rows the rendered set does not fill."""
         return SampleConfig(
-            batch_size=self.batch_size, seed=self.seed, two_d_only_fraction=self.two_d_only_fraction, **self.generator
+            batch_size=self.batch_size - self.rendered_rows, seed=self.seed,
+            two_d_only_fraction=self.two_d_only_fraction, **self.generator,
         )
 
 
@@ -217,6 +229,11 @@ def validate(config: TrainConfig) -> TrainConfig:
     _require(d.seed != EVAL_SEED, "data.seed", f"{EVAL_SEED} is the evaluation test set's seed; choose another")
     _require(d.pool_batches is None or d.pool_batches >= 1, "data.pool_batches", "must be null or at least 1")
     _require(d.num_workers >= 0, "data.num_workers", "must be >= 0")
+    _require(0.0 <= d.rendered_fraction < 1.0, "data.rendered_fraction", "must lie in [0, 1)")
+    _require(d.rendered_rows == 0 or d.rendered_set is not None, "data.rendered_set",
+             "data.rendered_fraction > 0 needs the rendered set's training split (python -m training render-set)")
+    _require(d.rendered_rows == 0 or not d.images, "data.rendered_fraction",
+             "the rendered set stores landmarks, not crops: image encoders cannot train on it")
     sample_fields = {f.name for f in fields(SampleConfig)}
     for key in d.generator:
         _require(key in sample_fields and key not in _DATA_OWNED, f"data.generator.{key}",

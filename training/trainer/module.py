@@ -12,6 +12,7 @@ from __future__ import annotations
 import platform
 import time
 from dataclasses import asdict, dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import pytorch_lightning as pl
@@ -22,10 +23,12 @@ from hkmr_studio.nets.losses import LossWeights, RegressorLoss, RegressorTargets
 from hkmr_studio.nets.output import RegressorOutput
 from hkmr_studio.nets.recovery import MeshRegressor
 from hkmr_studio.nets.vae import PoseVAE
+from training.rendered.dataset import RenderedSet
+from training.rendered.source import MixedBatches, RenderedBatches
 from training.samples.generator import SampleGenerator
 from training.samples.rgb_crops import RGBSampleGenerator
 from training.trainer.config import TrainConfig, config_from_dict, save_config
-from training.trainer.data import Batch, TrainingBatches, landmark_labels, regress
+from training.trainer.data import Batch, BatchSource, TrainingBatches, landmark_labels, regress
 from training.trainer.smplify import smplify_fit_fn
 from training.trainer.spin import BodyFit, FitDictionary, FitFn
 
@@ -70,11 +73,19 @@ class RegressorTraining(pl.LightningModule):
 
     # ----------------------------------------------------------------------------------------------- data
     def train_dataloader(self) -> torch.utils.data.DataLoader:
-        """The synthetic stream for this process (with rendered crops when data.images), read on from the (restored)
-        global step."""
+        """The synthetic stream for this process (with rendered crops when data.images, with rows of the rendered set
+        when data.rendered_fraction), read on from the (restored) global step."""
         data = self.config.data
         trainer = self.trainer
-        source = (RGBSampleGenerator if data.images else SampleGenerator)(data.sample_config())
+        source: BatchSource
+        if data.images:
+            source = RGBSampleGenerator(data.sample_config())
+        else:
+            synthetic = SampleGenerator(data.sample_config())
+            source = synthetic
+            if data.rendered_rows:
+                rendered = RenderedSet.load(Path(str(data.rendered_set)), split="train")
+                source = MixedBatches(synthetic, RenderedBatches(rendered, synthetic, data.rendered_rows))
         batches = TrainingBatches(source, data.batch_size, trainer.global_step,
                                   trainer.global_rank, trainer.world_size, data.pool_batches)
         return torch.utils.data.DataLoader(batches, batch_size=None, num_workers=data.num_workers,
