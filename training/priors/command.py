@@ -1,5 +1,5 @@
-"""`python -m training train-priors`: fit the pose VAE and the Gaussian mixture to the pose library and write them,
-with their card, to models/priors/ (pose_vae.pt, pose_gmm.npz, README.md)."""
+"""`python -m training train-priors`: fit the pose VAE and the Gaussian mixture to the pose library and pose family
+samples and write them, with their card, to models/priors/ (pose_vae.pt, pose_gmm.npz, README.md)."""
 
 from __future__ import annotations
 
@@ -17,25 +17,35 @@ from training.priors.scores import RANDOM_ANGLE_LIMIT, Separation, random_poses,
 from training.priors.vae import VAETrainingConfig, state_dict_bytes, train_vae
 
 
+#: Family poses the priors train on beside the library's 2,711 training poses: about as many.
+FAMILY_POSES = 3000
+
+
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("train-priors", help=__doc__.splitlines()[0].split(": ", 1)[1])
     parser.add_argument("--library", type=Path, default=LIBRARY_PATH, help="pose library npz (prepare-poses)")
     parser.add_argument("--out", type=Path, default=Path("models/priors"), help="output folder")
     parser.add_argument("--vae-steps", type=int, default=VAETrainingConfig.steps, help="VAE optimiser steps")
     parser.add_argument("--components", type=int, default=8, help="mixture components (SMPLify uses 8)")
+    parser.add_argument("--family-poses", type=int, default=FAMILY_POSES,
+                        help="training poses drawn from the pose families, beside the library (default %(default)s)")
     parser.set_defaults(run=run)
 
 
-def _card(split: PoseSplit, components: int, steps: int, seconds: float, gmm: Separation, vae: Separation) -> str:
-    def row(name: str, s: Separation) -> str:
-        return f"| {name} | {s.real_median:.1f} | {s.random_median:.1f} | {s.ranking:.4f} |"
+def _card(split: PoseSplit, families: int, components: int, steps: int, seconds: float,
+          scores: dict[str, Separation], family_scores: dict[str, Separation]) -> str:
+    def row(name: str) -> str:
+        s, f = scores[name], family_scores.get(name)
+        family_cells = f"{f.real_median:.1f} | {f.ranking:.4f}" if f is not None else "- | -"
+        return f"| {name} | {s.real_median:.1f} | {family_cells} | {s.random_median:.1f} | {s.ranking:.4f} |"
 
     unobserved = int(split.unobserved.sum())
     return "\n".join([
         "# Pose priors",
         "",
         "Trained on the project's pose library (training/data/POSE_LIBRARY.md: CMU subject 01 and DeepMimic clips,",
-        "fitted to the open body), not on the licence-restricted SMPLify mixture or any SMPL-derived data.",
+        f"fitted to the open body) and {families} poses of the 24 pose families (training/data/POSE_FAMILIES.md:",
+        "sitting, kneeling, lying, ...), not on the licence-restricted SMPLify mixture or any SMPL-derived data.",
         "",
         "- `pose_vae.pt`: HKMR's pose VAE (hkmr_studio/nets/vae.py; 69 -> 512 -> 32-d latent), the paper's L_KL prior",
         f"  and SMPLify's `vae` prior; {steps} Adam steps of batch 256 on the negative ELBO.",
@@ -44,21 +54,21 @@ def _card(split: PoseSplit, components: int, steps: int, seconds: float, gmm: Se
         f"- {unobserved} of the 69 pose dimensions never move in the library (feet, head, hands, the wrists' twist):",
         f"  the mixture gives them an independent ({UNOBSERVED_VARIANCE ** 0.5:.1f} rad)^2 Gaussian and the VAE is",
         "  trained to ignore them (random angles in, no reconstruction error), so neither prior forbids moving them.",
-        f"- Data: {len(split.train)} training poses; {len(split.held_out)} held-out poses (the last 10% of every",
-        "  clip's frames).",
+        f"- Data: {len(split.train)} training poses ({families} from the families); {len(split.held_out)} held-out",
+        f"  poses: the last 10% of every clip's frames and {len(split.held_out_families)} family poses drawn apart.",
         f"- Rebuild: `python -m training train-priors` ({seconds / 60:.1f} min on 2 CPU cores).",
         "",
-        f"Penalties (lower = likelier) of held-out library poses against random poses (each body-joint angle uniform",
+        f"Penalties (lower = likelier) of held-out poses against random poses (each body-joint angle uniform",
         f"in [-{RANDOM_ANGLE_LIMIT:g}, {RANDOM_ANGLE_LIMIT:g}] rad); ranking = the share of (held-out, random) pairs",
         "the prior orders correctly:",
         "",
-        "| prior | held-out median | random median | ranking |",
-        "|---|---|---|---|",
-        row("mixture (negative log-likelihood of the best component)", gmm),
-        row("VAE (KL of the encoder's posterior from N(0, I))", vae),
+        "| prior | held-out median (all) | held-out families median | families ranking | random median | ranking |",
+        "|---|---|---|---|---|---|",
+        row("mixture (negative log-likelihood of the best component)"),
+        row("VAE (KL of the encoder's posterior from N(0, I))"),
         "",
-        "Limits: the library holds playground play and DeepMimic skills; sitting, kneeling and lying are rare, so",
-        "both priors score such poses as unlikely.",
+        "Limits: the families are procedural poses within the joint limits, not captured motion; poses that neither",
+        "the library nor the families hold (acrobatics, unusual sports) still score as unlikely.",
         "",
         "Licence: derived from the pose library; CMU mocap (free for any use) and DeepMimic motions (zlib via the",
         "pybullet wheel, MIT upstream), see training/data/POSE_LIBRARY.md.",
@@ -68,23 +78,26 @@ def _card(split: PoseSplit, components: int, steps: int, seconds: float, gmm: Se
 
 def run(args: argparse.Namespace) -> int:
     start = time.perf_counter()
-    split = load_split(args.library)
-    print(f"{len(split.train)} training poses, {len(split.held_out)} held out, "
-          f"{int(split.unobserved.sum())} unobserved dimensions")
+    split = load_split(args.library, args.family_poses)
+    print(f"{len(split.train)} training poses ({args.family_poses} from the families), {len(split.held_out)} held "
+          f"out, {int(split.unobserved.sum())} unobserved dimensions")
     mixture = fit_mixture(split.train.astype(np.float64), split.unobserved, components=args.components)
     vae = train_vae(split.train, split.unobserved, VAETrainingConfig(steps=args.vae_steps))
     seconds = time.perf_counter() - start
     negatives = random_poses(len(split.held_out))
-    gmm_scores = separation(GaussianMixturePrior(mixture.means, mixture.covariances, mixture.weights),
-                            split.held_out, negatives)
-    vae_scores = separation(VAEPosePrior(vae), split.held_out, negatives)
+    priors = {"mixture (negative log-likelihood of the best component)":
+              GaussianMixturePrior(mixture.means, mixture.covariances, mixture.weights),
+              "VAE (KL of the encoder's posterior from N(0, I))": VAEPosePrior(vae)}
+    scores = {name: separation(prior, split.held_out, negatives) for name, prior in priors.items()}
+    family_scores = ({name: separation(prior, split.held_out_families, negatives) for name, prior in priors.items()}
+                     if len(split.held_out_families) else {})
     args.out.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(args.out / "pose_gmm.npz", save_mixture(mixture))
     atomic_write_bytes(args.out / "pose_vae.pt", state_dict_bytes(vae))
     atomic_write_text(args.out / "README.md",
-                      _card(split, args.components, args.vae_steps, seconds, gmm_scores, vae_scores))
-    for name, s in (("mixture", gmm_scores), ("VAE", vae_scores)):
-        print(f"{name}: held-out median {s.real_median:.1f}, random median {s.random_median:.1f}, "
+                      _card(split, args.family_poses, args.components, args.vae_steps, seconds, scores, family_scores))
+    for name, s in scores.items():
+        print(f"{name.split(' ')[0]}: held-out median {s.real_median:.1f}, random median {s.random_median:.1f}, "
               f"ranking {s.ranking:.4f}")
     print(f"wrote {args.out}")
     return 0
