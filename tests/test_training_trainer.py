@@ -22,6 +22,7 @@ from hkmr_studio.pipeline.detection import person_crop_box
 from hkmr_studio.pipeline.keypoints import Keypoints2D
 from training.__main__ import main as training_main
 from training.samples.generator import SampleConfig, SampleGenerator
+from training.samples.poses import vae_sampler
 from training.trainer.config import EVAL_SEED, ConfigError, config_from_dict, load_config
 from training.trainer.data import TrainingBatches, regress
 from training.trainer.module import RegressorTraining
@@ -82,6 +83,7 @@ def logged_totals(run_dir: Path) -> list[float]:
         ({"smplify": {"options": {"camera_model": "perspective"}}}, "smplify.options.camera_model"),
         ({"model": {"encoder": "resnet50"}}, "model.encoder"),
         ({"data": {"images": True}}, "data.images"),
+        ({"data": {"generator": {"vae_fraction": 0.2}}}, "data.generator.vae_fraction"),
         ({"model": {"regressor": "cmr"}}, "model.regressor"),
         ({"model": {"regressor_opts": {"num_outer": 3, "depth": 2}}}, "model"),
     ],
@@ -135,6 +137,20 @@ def test_a_pose_vae_file_adds_the_kl_term(tmp_path):
     train(config_from_dict(tiny(tmp_path, loss={"vae_path": str(tmp_path / "vae.pt")}, trainer={"max_steps": 2})))
     with (tmp_path / "run" / "logs" / "csv" / "version_0" / "metrics.csv").open() as handle:
         assert all(float(row["train/kl"]) > 0 for row in csv.DictReader(handle))
+
+
+def test_vae_samples_come_from_the_pose_vae_at_loss_vae_path(tmp_path):
+    vae = PoseVAE().eval()  # as the trainer loads it
+    torch.save(vae.state_dict(), tmp_path / "vae.pt")
+    data = tiny(tmp_path, loss={"vae_path": str(tmp_path / "vae.pt")}, trainer={"max_steps": 1},
+                data={"generator": {"vae_fraction": 1.0, "perturb_max_deg": 0.0}})
+    result = train(config_from_dict(data))
+    batch = next(iter(result.module.train_dataloader()))  # batch 1: the run stopped after step 0
+    samples = result.module.config.data.sample_config()
+    from_vae = SampleGenerator(samples, pose_sampler=vae_sampler(vae)).batch(1)["body_pose"]
+    from_other_vae = SampleGenerator(samples, pose_sampler=vae_sampler(PoseVAE())).batch(1)["body_pose"]
+    assert torch.allclose(batch["body_pose"], from_vae)
+    assert not torch.allclose(batch["body_pose"], from_other_vae)
 
 
 def test_resume_continues_from_last_and_export_writes_a_trained_model_file(tmp_path, capsys):

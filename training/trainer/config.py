@@ -50,7 +50,8 @@ class DataConfig:
     SampleConfig settings (noise_scale, occluder_fraction, ...). use_world_landmarks: feed MediaPipe's world landmarks
     to the keypoint encoder where a sample has them. images: render each sample's RGB crop
     (training.samples.rgb_crops) for an image encoder (resnet50, efficientnet_lite0); needed by those, refused by the
-    keypoint encoder. rendered_set / rendered_fraction: that share of every batch comes from the training split of the
+    keypoint encoder; generator.vae_fraction draws that share of the synthetic poses from the pose VAE at
+    loss.vae_path. rendered_set / rendered_fraction: that share of every batch comes from the training split of the
     rendered set (training.rendered: MediaPipe's own landmarks on rendered bodies), the rest from the generator.
     """
 
@@ -239,9 +240,11 @@ def validate(config: TrainConfig) -> TrainConfig:
         _require(key in sample_fields and key not in _DATA_OWNED, f"data.generator.{key}",
                  f"unknown generator setting (data sets {', '.join(_DATA_OWNED)} itself)")
     try:
-        d.sample_config()
+        samples = d.sample_config()
     except (TypeError, ValueError) as exc:
         raise ConfigError("data.generator", str(exc)) from exc
+    _require(samples.vae_fraction == 0 or config.loss.vae_path is not None, "data.generator.vae_fraction",
+             "VAE samples come from the pose VAE at loss.vae_path: set it (models/priors/pose_vae.pt)")
     for name in ("smpl", "joints_3d", "keypoints_2d", "kl"):
         _require(getattr(config.loss, name) >= 0, f"loss.{name}", "must be >= 0")
     vae = config.loss.vae_path

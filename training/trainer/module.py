@@ -26,6 +26,7 @@ from hkmr_studio.nets.vae import PoseVAE
 from training.rendered.dataset import RenderedSet
 from training.rendered.source import MixedBatches, RenderedBatches
 from training.samples.generator import SampleGenerator
+from training.samples.poses import vae_sampler
 from training.samples.rgb_crops import RGBSampleGenerator
 from training.trainer.config import TrainConfig, config_from_dict, save_config
 from training.trainer.data import Batch, BatchSource, TrainingBatches, landmark_labels, regress
@@ -77,11 +78,14 @@ class RegressorTraining(pl.LightningModule):
         when data.rendered_fraction), read on from the (restored) global step."""
         data = self.config.data
         trainer = self.trainer
+        samples = data.sample_config()
+        vae = _load_vae(self.config.loss.vae_path) if samples.vae_fraction > 0 else None  # a CPU copy for the loader
+        pose_sampler = vae_sampler(vae) if vae is not None else None
         source: BatchSource
         if data.images:
-            source = RGBSampleGenerator(data.sample_config())
+            source = RGBSampleGenerator(samples, pose_sampler=pose_sampler)
         else:
-            synthetic = SampleGenerator(data.sample_config())
+            synthetic = SampleGenerator(samples, pose_sampler=pose_sampler)
             source = synthetic
             if data.rendered_rows:
                 rendered = RenderedSet.load(Path(str(data.rendered_set)), split="train")
