@@ -97,11 +97,11 @@ def build_family_sets(per_family: int, seed: int = EVAL_SEED) -> dict[str, Batch
     return sets
 
 
-def load_rendered_test(path: Path, seed: int = EVAL_SEED) -> tuple[Batch, dict[str, Any]]:
-    """The rendered set's test split at `path` as one batch of the samples where MediaPipe found the person, and what
-    the JSON says about it (path, samples, found)."""
+def load_rendered_test(path: Path, generator: SampleGenerator) -> tuple[Batch, dict[str, Any]]:
+    """The rendered set's test split at `path` as one batch of the samples where MediaPipe found the person (made by
+    the standard set's `generator`: its body and landmarks), and what the JSON says about it (path, samples, found)."""
     rendered = RenderedSet.load(path, split="test")
-    batch = RenderedBatches(rendered, SampleGenerator(SampleConfig(seed=seed)), len(rendered)).everything()
+    batch = RenderedBatches(rendered, generator, len(rendered)).everything()
     return batch, {"path": str(path), "samples": len(rendered), "found": int(rendered.found.sum()),
                    "families": rendered.family_names}
 
@@ -130,5 +130,5 @@ def build_test_set(
         for degree in DEGREES
     }
     families = build_family_sets(per_family, seed) if per_family else {}
-    rendered_batch, rendered_info = load_rendered_test(rendered, seed) if rendered is not None else (None, {})
+    rendered_batch, rendered_info = load_rendered_test(rendered, generator) if rendered is not None else (None, {})
     return TestSet(config, standard, clean, occluded, families, rendered_batch, rendered_info)
