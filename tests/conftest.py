@@ -23,3 +23,12 @@ def untrained_model_path(tmp_path_factory) -> Path:
     net = MeshRegressor(ModelConfig(feature_dim=128, encoder_opts={"width": 128}))
     return save_checkpoint(tmp_path_factory.mktemp("models") / "untrained" / "model.pt", net,
                            {"name": "untrained-test-hkmr", "trained": False})
+
+
+@pytest.fixture
+def one_thread():
+    """Tiny tensors on a busy 2-core machine: handing them between two torch threads costs more than it saves."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -21,10 +21,11 @@ from training.landmarks import calibrate as calibrate_landmarks
 from training.poses import contact_sheet
 from training.priors import command as train_priors
 from training.rendered import command as render_set
+from training.samples import card_command as camera_card
 from training.trainer import export_command, train_command
 
 COMMANDS = (build_body, calibrate_landmarks, prepare_poses, render_set, train_priors, train_command, export_command,
-            evaluate_command, contact_sheet)
+            evaluate_command, contact_sheet, camera_card)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,6 +1,7 @@
 """Build a split of the rendered set: bodies from the sample generator (library poses and pose families, random
-shapes, pinhole cameras, sometimes cut by the photo's border), rendered as photos (training.rendered.scenes) and given
-to MediaPipe Pose exactly as the app gives it a photo (hkmr_studio.pipeline.detection.PoseDetector).
+shapes, the generator's photo-like views and lenses through pinhole cameras, people cut by the photo's border as photos
+cut them; training/data/CAMERAS.md), rendered as photos (training.rendered.scenes) and given to MediaPipe Pose exactly
+as the app gives it a photo (hkmr_studio.pipeline.detection.PoseDetector).
 
 Samples come in chunks of CHUNK: chunk k is the generator's batch k under the split's seed, and its renders draw from
 numpy's Generator seeded by (seed, k, RENDER_STREAM), so a split is the same for any number of worker processes.
@@ -41,7 +42,8 @@ class SplitSpec:
 
 
 def sample_config(seed: int, batch_size: int = CHUNK) -> SampleConfig:
-    """The generator settings of the set's bodies and cameras: pinhole cameras only; no simulated detector."""
+    """The generator settings of the set's bodies and cameras: the generator's views, lenses, sizes and cuts
+    (SampleConfig's defaults), pinhole cameras only; no simulated detector."""
     return SampleConfig(batch_size=batch_size, seed=seed, family_fraction=FAMILY_FRACTION, perspective_fraction=1.0,
                         corrupt=False, occluder_fraction=0.0, coco_fraction=0.0, two_d_only_fraction=0.0)
 
@@ -78,7 +80,7 @@ class ChunkBuilder:
                 out["world"][row] = detection.keypoints.world
         for name, key in (("global_orient", "global_orient"), ("body_pose", "body_pose"), ("betas", "betas"),
                           ("transl", "transl"), ("focal", "focal_length"), ("principal", "principal_point"),
-                          ("family", "family")):  # fmt: skip
+                          ("family", "family"), ("view", "view")):  # fmt: skip
             out[name][:] = batch[key].numpy()
         return out
 

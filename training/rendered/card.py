@@ -1,16 +1,21 @@
 """The rendered set's data card (training/data/RENDERED_SET.md): how it is made, where its parts come from and under
-which licences, and how often MediaPipe found the person, per pose family and per background."""
+which licences, and how often MediaPipe found the person, per pose family, background, camera pitch, field of view,
+person size and where the photo's border cuts the person."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from hkmr_studio.atomic import atomic_write_text
+from hkmr_studio.body.landmarks import BodyLandmarks, load_landmark_definition
+from hkmr_studio.body.model import load_body_model
 from training.rendered.backgrounds import KINDS, PHOTO_FILES
 from training.rendered.build import CHUNK, FAMILY_FRACTION, PHOTO_PX
 from training.rendered.dataset import BUILD_COMMAND, RenderedSet
+from training.samples.cameras import PhotoCameras
 
 CARD_PATH = Path(__file__).resolve().parents[1] / "data" / "RENDERED_SET.md"
 
@@ -23,8 +28,9 @@ written by the same command.
 ## What a sample is
 - A body from the sample generator (training/samples): {1 - FAMILY_FRACTION:.0%} mocap library poses (perturbed as in
   training), {FAMILY_FRACTION:.0%} pose families (training/data/POSE_FAMILIES.md, all 24 equally), betas ~ N(0, 1)
-  clipped at +-3, a random view, a pinhole camera (25-60 degrees field of view) and a {PHOTO_PX} px square photo the
-  person fills 45-100 % of, a quarter of them cut by the photo's border.
+  clipped at +-3, seen as photos are (training/data/CAMERAS.md: any heading, eye level to 45 degrees from above and a
+  little from below, tilted horizons, 20-135 mm-equivalent lenses, people cut by the photo's border, mostly below)
+  through a pinhole camera, in a {PHOTO_PX} px square photo.
 - Rendered offscreen (pyvista/VTK) with a random skin tone, hair, eyes and lips, a shirt with long or short sleeves,
   trousers or shorts and shoes (training/landmarks/scene.py), under three random directional lights (key, fill,
   camera; warm to cool), over a background: a procedural room (40 %), a procedural texture (gradient, stripes or
@@ -57,6 +63,43 @@ def _rate_table(label: str, names: list[str], groups: np.ndarray, found: np.ndar
     return lines
 
 
+#: Bins of the view tables: camera pitch (deg), field of view across the photo (deg), fill of the photo.
+PITCH_EDGES = (-5.0, 10.0, 25.0, 35.0)
+FOV_EDGES = (25.0, 45.0, 65.0, 75.0)
+FILL_EDGES = (0.35, 0.5, 0.65, 0.8)
+#: Where the photo's border cuts the person, by the landmark pairs both outside it (checked from the last).
+CUT_PLACES = (("not cut", ()), ("elsewhere", ()), ("feet", (27, 28)), ("knees", (25, 26)), ("hips", (23, 24)))
+
+
+def _labels(edges: tuple[float, ...], unit: str) -> list[str]:
+    bounds = [f"{e:g}{unit}" for e in edges]
+    return [f"below {bounds[0]}", *(f"{a} to {b}" for a, b in zip(bounds, bounds[1:])), f"{bounds[-1]} and above"]
+
+
+def _views(rendered: RenderedSet) -> dict[str, tuple[list[str], np.ndarray]]:
+    """Per sample: its pitch, field-of-view, fill and cut group (indices into the names), from the render's truth."""
+    body = BodyLandmarks(load_body_model(), load_landmark_definition())
+    with torch.no_grad():
+        landmarks = body(*(torch.from_numpy(a) for a in (rendered.global_orient, rendered.body_pose, rendered.betas)))
+    cameras = PhotoCameras(float(rendered.photo_px), torch.from_numpy(rendered.focal),
+                           torch.from_numpy(rendered.principal), torch.from_numpy(rendered.transl),
+                           torch.ones(len(rendered), dtype=torch.bool))
+    pixels = cameras.project(landmarks.landmarks)[0].numpy()
+    outside = ((pixels < 0) | (pixels >= rendered.photo_px)).any(axis=-1)  # (N, 33)
+    inside = np.where(outside[..., None], np.nan, pixels)
+    fill = np.nanmax(np.nanmax(inside, axis=1) - np.nanmin(inside, axis=1), axis=1) / rendered.photo_px
+    cut = outside.any(axis=1).astype(np.int64)
+    for group, (_, pair) in enumerate(CUT_PLACES[2:], start=2):
+        cut = np.where(outside[:, list(pair)].all(axis=1), group, cut)
+    fov = np.degrees(2.0 * np.arctan(rendered.photo_px / 2.0 / rendered.focal))
+    return {
+        "camera pitch": (_labels(PITCH_EDGES, " deg"), np.digitize(np.degrees(rendered.view[:, 1]), PITCH_EDGES)),
+        "field of view": (_labels(FOV_EDGES, " deg"), np.digitize(fov, FOV_EDGES)),
+        "fill": (_labels(FILL_EDGES, ""), np.digitize(np.nan_to_num(fill), FILL_EDGES)),
+        "cut by the border at": ([name for name, _ in CUT_PLACES], cut),
+    }
+
+
 def write(path: Path, built: dict[str, tuple[RenderedSet, float]], workers: int) -> Path:
     """The card for the splits just built (split -> (set, seconds))."""
     lines = [_ABOUT, "## This build", ""]
@@ -75,4 +118,10 @@ def write(path: Path, built: dict[str, tuple[RenderedSet, float]], workers: int)
     lines += _rate_table("poses", names, family + 1, found)
     lines += ["", "Per background:", ""]
     lines += _rate_table("background", list(KINDS), background, found)
+    lines += ["", "Per view (training/data/CAMERAS.md): the camera's pitch (positive: looking down), the field of view "
+              "across the photo, the fill (the landmarks inside the photo: longer side / photo side) and where the "
+              "photo's border cuts the person (both landmarks of a pair outside it):"]
+    views = [_views(s) for s in sets]
+    for label, (groups, _) in views[0].items():
+        lines += ["", *_rate_table(label, groups, np.concatenate([v[label][1] for v in views]), found)]
     return atomic_write_text(path, "\n".join(lines) + "\n")

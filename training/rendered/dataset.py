@@ -7,6 +7,8 @@ One .npz per split (numpy arrays only, read with allow_pickle=False), N samples:
   global_orient (N, 3), body_pose (N, 69), betas (N, 10): the rendered body (camera-frame axis-angle)
   transl (N, 3) metres, focal (N,) px, principal (N, 2) px: the pinhole camera of the `photo_px` square photo
   family (N,) int16            pose family index in training.poses.FAMILIES, -1 for library poses
+  view (N, 3) float32          (yaw, pitch, roll) radians of the view (the body's heading, the camera's angle below the
+                               horizon, its roll; training.samples.views)
   background (N,) int8         background kind index in training.rendered.backgrounds.KINDS
   info                         a JSON string: split, seed, photo_px, family and background names, how it was built
 """
@@ -40,6 +42,7 @@ _SHAPES: dict[str, tuple[tuple[int, ...], str]] = {
     "focal": ((), "float32"),
     "principal": ((2,), "float32"),
     "family": ((), "int16"),
+    "view": ((3,), "float32"),
     "background": ((), "int8"),
 }
 
@@ -63,6 +66,7 @@ class RenderedSet:
     focal: np.ndarray
     principal: np.ndarray
     family: np.ndarray
+    view: np.ndarray
     background: np.ndarray
     info: dict[str, Any]
 

@@ -63,7 +63,7 @@ class RenderedBatches:
             has_world=torch.ones(count, dtype=torch.bool),
         )
         return self.generator.from_detections(tensor(r.global_orient), tensor(r.body_pose), tensor(r.betas),
-                                              tensor(r.family).long(), cameras, report, g)
+                                              tensor(r.family).long(), tensor(r.view), cameras, report, g)
 
 
 class MixedBatches:

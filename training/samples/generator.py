@@ -26,6 +26,8 @@ from the noisy landmarks, coordinates normalised to [-1, 1], x right, y down):
   self_occluded (B, 33) bool, covered (B, 33) bool, truncated (B, 33) bool: why the true landmarks (before any
                              left/right swap) are less visible
   family (B,) int64          the pose family's index in training.poses.FAMILIES; -1 for library and VAE poses
+  view (B, 3)                (yaw, pitch, roll) radians of the view (training.samples.views): the body's heading, the
+                             camera's angle below the horizon and its roll
 
 `SampleGenerator.from_detections` builds the same keys around a real detector's report on known bodies and cameras
 (training.rendered: MediaPipe run on renders).
@@ -50,9 +52,16 @@ from hkmr_studio.body.model import BodyModel, load_body_model
 from hkmr_studio.geometry.cameras import pixels_to_normalised
 from hkmr_studio.pipeline.keypoints import COCO17_FROM_MEDIAPIPE33, NUM_LANDMARKS, VISIBILITY_THRESHOLD
 from training.poses.families import family_counts, sample_families
-from training.samples import corruption
-from training.samples.cameras import PhotoCameras, image_translation_to_crop_camera, person_crops, place_people
+from training.samples import corruption, mixtures
+from training.samples.cameras import (
+    PhotoCameras,
+    focal_px,
+    image_translation_to_crop_camera,
+    person_crops,
+    place_people,
+)
 from training.samples.detector_model import DetectorStatistics
+from training.samples.mixtures import Modes
 from training.samples.poses import PoseSampler, PoseSet, load_poses, perturb_body_pose
 from training.samples.self_occlusion import SplatOccluder
 from training.samples.views import camera_global_orient, sample_view
@@ -61,9 +70,19 @@ CROP_PX = 224.0
 _HIPS = [23, 24]
 
 
+class SampleConfigError(ValueError):
+    """A SampleConfig setting is out of range; `field` names it and starts the message."""
+
+    def __init__(self, field_name: str, problem: str) -> None:
+        super().__init__(f"{field_name}: {problem}")
+        self.field, self.problem = field_name, problem
+
+
 @dataclass(frozen=True)
 class SampleConfig:
-    """All settings of the generator. Angles in degrees; fractions of the batch in [0, 1]."""
+    """All settings of the generator. Angles in degrees; fractions of the batch in [0, 1]. Camera distributions are
+    mixtures of [weight, low, high] intervals (training.samples.mixtures); training/data/CAMERAS.md states the
+    defaults' quantiles and why they look like photos."""
 
     batch_size: int = 128
     seed: int = 0
@@ -74,14 +93,17 @@ class SampleConfig:
     family_weights: dict[str, float] | None = None  # family -> weight (unnamed: 0); None: all families equally
     betas_std: float = 1.0
     betas_clip: float = 3.0
-    # views and cameras
-    pitch_std_deg: float = 10.0
-    roll_std_deg: float = 5.0
-    perspective_fraction: float = 0.5  # the rest use weak perspective
-    fov_range_deg: tuple[float, float] = (25.0, 60.0)  # field of view across the (square) photo
-    fill_range: tuple[float, float] = (0.45, 1.0)  # person's size / photo side
-    truncation_fraction: float = 0.25  # samples whose person may be cut by the photo's border ...
-    max_overhang: float = 0.35  # ... by up to this many person sizes
+    # views (yaw uniform over the circle): pitch > 0 looks down on the person, roll turns the horizon in the photo
+    pitch_modes: Modes = ((0.5, -5.0, 10.0), (0.4, 10.0, 45.0), (0.1, -20.0, -5.0))  # eye level, above, below
+    roll_modes: Modes = ((0.75, -3.0, 3.0), (0.25, -20.0, 20.0))  # level, or held askew
+    # cameras: lens as 35 mm-equivalent focal length, log-uniform in each mode (cameras.FRAME_SIDE_MM)
+    lens_modes_mm: Modes = ((0.1, 20.0, 23.0), (0.45, 23.0, 28.0), (0.35, 28.0, 85.0), (0.1, 85.0, 135.0))
+    perspective_fraction: float = 0.8  # pinhole; the rest use weak perspective
+    fill_range: tuple[float, float] = (0.35, 1.0)  # the shown part of the person's box / photo side
+    truncation_fraction: float = 0.35  # samples cut by the photo's border: ...
+    bottom_cut_share: float = 0.7  # ... this share of them by the bottom border, ...
+    bottom_cut_range: tuple[float, float] = (0.05, 0.6)  # ... below this share of the person's height (feet to waist)
+    max_overhang: float = 0.35  # ... the others on any side, by up to this many person sizes
     photo_px: float = 512.0
     # corruption (corrupt=False: exact landmarks, mean visibilities, no occluders)
     corrupt: bool = True
@@ -90,6 +112,25 @@ class SampleConfig:
     hide_fraction: float = 0.1  # covered landmarks dropped (mask 0) instead of displaced
     coco_fraction: float = 0.1  # samples given as COCO-17 keypoints (no world landmarks)
     two_d_only_fraction: float = 0.5
+
+    def __post_init__(self) -> None:
+        for name, log in (("pitch_modes", False), ("roll_modes", False), ("lens_modes_mm", True)):
+            try:
+                object.__setattr__(self, name, mixtures.check_modes(getattr(self, name), log))
+            except ValueError as error:
+                raise SampleConfigError(name, str(error)) from error
+        for name in ("fill_range", "bottom_cut_range"):
+            low, high = (float(v) for v in getattr(self, name))
+            if not 0.0 < low <= high <= 1.0:
+                raise SampleConfigError(name, f"needs 0 < low <= high <= 1, got {[low, high]}")
+            object.__setattr__(self, name, (low, high))
+        for name in ("vae_fraction", "family_fraction", "perspective_fraction", "truncation_fraction",
+                     "bottom_cut_share", "occluder_fraction", "hide_fraction", "coco_fraction",
+                     "two_d_only_fraction"):  # fmt: skip
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise SampleConfigError(name, f"must lie in [0, 1], got {getattr(self, name)}")
+        if self.max_overhang < 0:
+            raise SampleConfigError("max_overhang", f"must be >= 0, got {self.max_overhang}")
 
 
 @dataclass
@@ -204,21 +245,13 @@ class SampleGenerator:
         c, g = self.config, self.generator(index)
         size = c.batch_size
         body_orient, body_pose, betas, family = self._bodies(g)
-        global_orient = camera_global_orient(body_orient, *sample_view(size, g, c.pitch_std_deg, c.roll_std_deg))
+        view = torch.stack(sample_view(size, g, c.pitch_modes, c.roll_modes), dim=1)  # (B, 3) yaw, pitch, roll
+        global_orient = camera_global_orient(body_orient, *view.T)
         posed = self.body(global_orient, body_pose, betas)
-
-        def uniform(low: float, high: float) -> torch.Tensor:
-            return low + (high - low) * torch.rand(size, generator=g)
-
-        perspective = torch.rand(size, generator=g) < c.perspective_fraction
-        cut = torch.rand(size, generator=g) < c.truncation_fraction
-        overhang = torch.where(cut, uniform(0.0, c.max_overhang), torch.zeros(size))
-        cameras = place_people(
-            posed.landmarks, c.photo_px, uniform(*c.fov_range_deg), uniform(*c.fill_range), overhang, perspective, g
-        )
+        cameras = self._cameras(posed.landmarks, g)
         true_px, hidden, truncated, world = self._truth(posed, cameras)
         seen = self._detect(true_px, hidden, truncated, world, g)
-        return self._assemble(global_orient, body_pose, betas, family, posed, cameras, hidden, truncated, seen, g)
+        return self._assemble(global_orient, body_pose, betas, family, view, posed, cameras, hidden, truncated, seen, g)
 
     @torch.no_grad()
     def from_detections(
@@ -227,16 +260,35 @@ class SampleGenerator:
         body_pose: torch.Tensor,
         betas: torch.Tensor,
         family: torch.Tensor,
+        view: torch.Tensor,
         cameras: PhotoCameras,
         report: DetectorReport,
         g: torch.Generator,
     ) -> dict[str, torch.Tensor]:
         """A batch (the module docstring's keys) of known bodies (camera-frame global_orient (B, 3), body_pose (B, 69),
-        betas (B, 10), family (B,)) seen by `cameras`, with a real detector's `report` as the landmarks; `g` draws
-        which samples are 2D-only."""
+        betas (B, 10), family (B,), view (B, 3)) seen by `cameras`, with a real detector's `report` as the landmarks;
+        `g` draws which samples are 2D-only."""
         posed = self.body(global_orient, body_pose, betas)
         _, hidden, truncated, _ = self._truth(posed, cameras)
-        return self._assemble(global_orient, body_pose, betas, family, posed, cameras, hidden, truncated, report, g)
+        return self._assemble(global_orient, body_pose, betas, family, view, posed, cameras, hidden, truncated, report,
+                              g)
+
+    def _cameras(self, landmarks: torch.Tensor, g: torch.Generator) -> PhotoCameras:
+        """Photo cameras for (B, 33, 3) camera-aligned landmarks: lens, pinhole or weak perspective, person size and
+        position, cut by the border as the config says."""
+        c, size = self.config, len(landmarks)
+
+        def uniform(low: float, high: float) -> torch.Tensor:
+            return low + (high - low) * torch.rand(size, generator=g)
+
+        focal = focal_px(mixtures.sample(c.lens_modes_mm, size, g, log=True), c.photo_px)
+        perspective = torch.rand(size, generator=g) < c.perspective_fraction
+        cut = torch.rand(size, generator=g) < c.truncation_fraction
+        from_below = cut & (torch.rand(size, generator=g) < c.bottom_cut_share)
+        bottom_cut = torch.where(from_below, uniform(*c.bottom_cut_range), torch.zeros(size))
+        overhang = torch.where(cut & ~from_below, uniform(0.0, c.max_overhang), torch.zeros(size))
+        fill = uniform(*c.fill_range)
+        return place_people(landmarks, c.photo_px, focal, fill, bottom_cut, overhang, perspective, g)
 
     def _truth(
         self, posed: LandmarkOutput, cameras: PhotoCameras
@@ -255,6 +307,7 @@ class SampleGenerator:
         body_pose: torch.Tensor,
         betas: torch.Tensor,
         family: torch.Tensor,
+        view: torch.Tensor,
         posed: LandmarkOutput,
         cameras: PhotoCameras,
         hidden: torch.Tensor,
@@ -297,6 +350,7 @@ class SampleGenerator:
             "covered": seen.covered,
             "truncated": truncated,
             "family": family,
+            "view": view,
         }
 
 

@@ -11,6 +11,8 @@ import math
 import torch
 
 from hkmr_studio.geometry.rotations import axis_angle_to_matrix, matrix_to_axis_angle
+from training.samples import mixtures
+from training.samples.mixtures import Modes
 
 #: Body frame -> camera frame for an upright person facing the camera.
 BODY_TO_CAMERA = torch.diag(torch.tensor([1.0, -1.0, -1.0]))
@@ -29,19 +31,29 @@ def camera_global_orient(
     """(B, 3) body-frame global orientations -> (B, 3) camera-frame ones, axis-angle.
 
     The body is first turned by `yaw` about the vertical (radians; pi/2 shows its left side to the camera), then seen
-    by a camera pitched by `pitch` (positive: looking down on the person) and rolled by `roll` about its optical axis.
+    by a camera whose optical axis points `pitch` below the horizon (positive: looking down on the person) and which
+    is then rolled by `roll` about that axis (the horizon turns by `roll` in the photo).
     """
-    rotation = _about(0, pitch) @ _about(2, roll) @ BODY_TO_CAMERA.to(global_orient) @ _about(1, -yaw)
+    rotation = _about(2, roll) @ _about(0, pitch) @ BODY_TO_CAMERA.to(global_orient) @ _about(1, -yaw)
     return matrix_to_axis_angle(rotation @ axis_angle_to_matrix(global_orient))
 
 
 def sample_view(
-    batch: int, generator: torch.Generator, pitch_std_deg: float, roll_std_deg: float, max_tilt_deg: float = 30.0
+    batch: int, generator: torch.Generator, pitch_modes: Modes, roll_modes: Modes
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Random (yaw, pitch, roll), each (B,) radians: yaw uniform over the circle; pitch and roll normal, clipped at
-    +-max_tilt_deg."""
+    """Random (yaw, pitch, roll), each (B,) radians: yaw uniform over the circle (front, side and back views); pitch
+    and roll from their mixtures (training.samples.mixtures), given in degrees."""
     yaw = (torch.rand(batch, generator=generator) * 2.0 - 1.0) * math.pi
-    limit = math.radians(max_tilt_deg)
-    pitch = (torch.randn(batch, generator=generator) * math.radians(pitch_std_deg)).clamp(-limit, limit)
-    roll = (torch.randn(batch, generator=generator) * math.radians(roll_std_deg)).clamp(-limit, limit)
+    pitch = torch.deg2rad(mixtures.sample(pitch_modes, batch, generator))
+    roll = torch.deg2rad(mixtures.sample(roll_modes, batch, generator))
     return yaw, pitch, roll
+
+
+def world_up(pitch: torch.Tensor, roll: torch.Tensor) -> torch.Tensor:
+    """(B,) camera pitch and roll, radians -> (B, 3) the world's up direction in the camera frame, as
+    `camera_global_orient` turns the body's up (+Y): (0, -1, 0) for a level camera; a camera pitched down by p sees
+    it tilted towards itself, (sin r cos p, -cos r cos p, -sin p): a standing person's head is nearer the camera than
+    the feet."""
+    up = torch.zeros(len(pitch), 3, dtype=pitch.dtype)
+    up[:, 1] = -1.0
+    return (_about(2, roll) @ _about(0, pitch) @ up[..., None])[..., 0]

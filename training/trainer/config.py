@@ -19,7 +19,7 @@ import yaml
 
 from hkmr_studio.atomic import atomic_write_text
 from hkmr_studio.nets.recovery import ModelConfig
-from training.samples.generator import SampleConfig
+from training.samples.generator import SampleConfig, SampleConfigError
 from training.trainer.smplify import OPTION_NAMES as SMPLIFY_OPTIONS
 
 #: Seed of the evaluation test set (`python -m training evaluate`); training must not draw from it.
@@ -28,6 +28,9 @@ EVAL_SEED = 2_020_768
 RENDERED_TEST_SEED = EVAL_SEED + 1
 #: SampleConfig fields that `data` sets itself, so `data.generator` may not.
 _DATA_OWNED = ("batch_size", "seed", "two_d_only_fraction")
+#: Generator settings that were replaced by camera mixtures (training/data/CAMERAS.md): old name -> new name.
+_RETIRED_GENERATOR_SETTINGS = {"pitch_std_deg": "pitch_modes", "roll_std_deg": "roll_modes",
+                               "fov_range_deg": "lens_modes_mm"}
 #: The encoder that reads landmarks; the others read image crops (data.images).
 KEYPOINT_ENCODER = "keypoints"
 _MAX_TIME = re.compile(r"^\d+:\d{2}:\d{2}:\d{2}$")
@@ -237,10 +240,16 @@ def validate(config: TrainConfig) -> TrainConfig:
              "the rendered set stores landmarks, not crops: image encoders cannot train on it")
     sample_fields = {f.name for f in fields(SampleConfig)}
     for key in d.generator:
+        _require(key not in _RETIRED_GENERATOR_SETTINGS, f"data.generator.{key}",
+                 f"replaced by {_RETIRED_GENERATOR_SETTINGS.get(key)}, a mixture of [weight, low, high] intervals "
+                 "(training/data/CAMERAS.md)")
         _require(key in sample_fields and key not in _DATA_OWNED, f"data.generator.{key}",
                  f"unknown generator setting (data sets {', '.join(_DATA_OWNED)} itself)")
     try:
         samples = d.sample_config()
+    except SampleConfigError as exc:
+        owner = "data" if exc.field in _DATA_OWNED else "data.generator"
+        raise ConfigError(f"{owner}.{exc.field}", exc.problem) from exc
     except (TypeError, ValueError) as exc:
         raise ConfigError("data.generator", str(exc)) from exc
     _require(samples.vae_fraction == 0 or config.loss.vae_path is not None, "data.generator.vae_fraction",
