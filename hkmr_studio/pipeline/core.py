@@ -90,6 +90,33 @@ class PipelineResult:
         return self.fit if self.fit is not None else self.regression
 
 
+@dataclass(frozen=True)
+class NetworkInputs:
+    """What the keypoint network reads for one person: crop (centre x, centre y, side) px, landmarks (1, 33, 2) in
+    the crop's normalised coordinates, visibility (1, 33), mask (1, 33) (1 = present), world (1, 33, 3) MediaPipe's
+    world landmarks or None."""
+
+    crop: tuple[float, float, float]
+    landmarks: torch.Tensor
+    visibility: torch.Tensor
+    mask: torch.Tensor
+    world: torch.Tensor | None
+
+
+def network_inputs(keypoints: Keypoints2D, image_size: tuple[int, int], use_world: bool) -> NetworkInputs:
+    """The network's inputs for `keypoints` (pixels of an image of (width, height)): the person crop's rule
+    (`person_crop_box`), world landmarks when `use_world` and the keypoints have them."""
+    crop = person_crop_box(keypoints, image_size)
+    center = torch.tensor([crop[:2]], dtype=torch.float32)
+    size = torch.tensor([crop[2]], dtype=torch.float32)
+    landmarks = pixels_to_normalised(torch.as_tensor(keypoints.xy, dtype=torch.float32)[None], center, size)
+    world = None
+    if use_world and keypoints.world is not None:
+        world = torch.as_tensor(keypoints.world, dtype=torch.float32)[None]
+    return NetworkInputs(crop, landmarks, torch.as_tensor(keypoints.visibility, dtype=torch.float32)[None],
+                         torch.as_tensor(keypoints.present, dtype=torch.float32)[None], world)
+
+
 class Pipeline:
     """Holds the body, the network and the detector, each loaded once on first use and reused."""
 
@@ -186,21 +213,16 @@ class Pipeline:
     def _regress(self, result: PipelineResult) -> tuple[torch.Tensor, ...]:
         """Run the network on the keypoints; fills crop, camera, trace and model fields of `result` and returns the
         camera-frame parameters (1, 3), (1, 69), (1, 10), (1, 3)."""
-        kp = result.keypoints
-        result.crop = person_crop_box(kp, result.image.original_size)
-        cx, cy, side = result.crop
-        center = torch.tensor([[cx, cy]], dtype=torch.float32)
-        size = torch.tensor([side], dtype=torch.float32)
-        landmarks = pixels_to_normalised(torch.as_tensor(kp.xy, dtype=torch.float32)[None], center, size)
-        visibility = torch.as_tensor(kp.visibility, dtype=torch.float32)[None]
-        mask = torch.as_tensor(kp.present, dtype=torch.float32)[None]
-        use_world = self.model.meta.get("uses_world_landmarks", False) and kp.world is not None
-        world = torch.as_tensor(kp.world, dtype=torch.float32)[None] if use_world else None
+        use_world = bool(self.model.meta.get("uses_world_landmarks", False))
+        inputs = network_inputs(result.keypoints, result.image.original_size, use_world)
+        result.crop = inputs.crop
         net = self.model.net
         with torch.inference_mode():
-            out = net(landmarks.to(self.device), visibility.to(self.device), mask.to(self.device),
-                      world.to(self.device) if world is not None else None)
+            out = net(inputs.landmarks.to(self.device), inputs.visibility.to(self.device),
+                      inputs.mask.to(self.device), inputs.world.to(self.device) if inputs.world is not None else None)
         out_cpu = {k: getattr(out, k).float().cpu() for k in ("global_orient", "body_pose", "betas", "camera")}
+        center = torch.tensor([result.crop[:2]], dtype=torch.float32)
+        size = torch.tensor([result.crop[2]], dtype=torch.float32)
         transl = crop_camera_to_image_translation(out_cpu["camera"], center, size, result.focal_length,
                                                   torch.tensor([result.principal_point], dtype=torch.float32))
         result.camera = out_cpu["camera"][0].numpy()
