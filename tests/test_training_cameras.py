@@ -16,7 +16,7 @@ from training.samples import camera_card, mixtures
 from training.samples.cameras import field_of_view_deg, focal_px
 from training.samples.generator import SampleConfig, SampleConfigError, SampleGenerator
 from training.samples.poses import simple_poses
-from training.samples.views import camera_global_orient, sample_view, world_up
+from training.samples.views import camera_global_orient, sample_view
 from training.trainer.config import ConfigError, config_from_dict
 from training.trainer.data import true_landmark_pixels
 
@@ -55,15 +55,20 @@ def test_a_camera_looking_down_sees_a_standing_persons_head_nearer_than_the_feet
     feet = above[[L_ANKLE, R_ANKLE]].mean(dim=0)
     assert above[NOSE, 2] < feet[2] - 0.8  # from 40 degrees above, the head is nearer the camera than the feet ...
     assert above[NOSE, 1] < feet[1] - 0.8  # ... and still above them in the photo
-    up = world_up(torch.tensor([math.radians(40.0)]), torch.zeros(1))[0]
-    assert torch.allclose(up, torch.tensor([0.0, -math.cos(math.radians(40)), -math.sin(math.radians(40))]), atol=1e-6)
-    assert float(body_up(above) @ up) > 0.98  # the trunk points along the world's up as the tilted camera sees it
-    # the view turns the body frame's +Y (up) into world_up, roll included
+    assert float(body_up(above) @ world_up(40.0, 0.0)) > 0.98  # the trunk points along the world's up as seen
+    # the view turns the body frame's +Y (up) into the world's up seen by the pitched and rolled camera
     orient, _ = standing(generator, 25.0, 15.0)
     rest = simple_poses().global_orient[1:2]
     turn = axis_angle_to_matrix(orient) @ axis_angle_to_matrix(rest).transpose(1, 2)
-    up = world_up(torch.tensor([math.radians(25.0)]), torch.tensor([math.radians(15.0)]))
-    assert torch.allclose(turn[0] @ torch.tensor([0.0, 1.0, 0.0]), up[0], atol=1e-5)
+    assert torch.allclose(turn[0] @ torch.tensor([0.0, 1.0, 0.0]), world_up(25.0, 15.0), atol=1e-5)
+
+
+def world_up(pitch_deg: float, roll_deg: float) -> torch.Tensor:
+    """The world's up in the camera frame (x right, y down, z forward) of a camera whose axis points pitch_deg below
+    the horizon and which is rolled by roll_deg about it: level, up is (0, -1, 0); pitched down by p it tilts towards
+    the camera, (0, -cos p, -sin p); the roll turns it in the image plane."""
+    p, r = math.radians(pitch_deg), math.radians(roll_deg)
+    return torch.tensor([math.sin(r) * math.cos(p), -math.cos(r) * math.cos(p), -math.sin(p)])
 
 
 @pytest.mark.parametrize(("name", "log"), [("pitch_modes", False), ("roll_modes", False), ("lens_modes_mm", True)])

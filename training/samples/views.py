@@ -48,12 +48,3 @@ def sample_view(
     roll = torch.deg2rad(mixtures.sample(roll_modes, batch, generator))
     return yaw, pitch, roll
 
-
-def world_up(pitch: torch.Tensor, roll: torch.Tensor) -> torch.Tensor:
-    """(B,) camera pitch and roll, radians -> (B, 3) the world's up direction in the camera frame, as
-    `camera_global_orient` turns the body's up (+Y): (0, -1, 0) for a level camera; a camera pitched down by p sees
-    it tilted towards itself, (sin r cos p, -cos r cos p, -sin p): a standing person's head is nearer the camera than
-    the feet."""
-    up = torch.zeros(len(pitch), 3, dtype=pitch.dtype)
-    up[:, 1] = -1.0
-    return (_about(2, roll) @ _about(0, pitch) @ up[..., None])[..., 0]
