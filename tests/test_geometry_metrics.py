@@ -53,6 +53,22 @@ def test_procrustes_undoes_a_similarity_transform_exactly():
     assert metrics.pa_mpjpe(source, target).max() < 1e-10
 
 
+def test_similarity_transform_returns_the_planted_similarity_and_ignores_zero_weights():
+    source = torch.randn(4, 12, 3, dtype=torch.float64)
+    rot = axis_angle_to_matrix(torch.randn(4, 3, dtype=torch.float64))
+    shift = torch.randn(4, 3, dtype=torch.float64)
+    target = 0.8 * source @ rot.transpose(1, 2) + shift[:, None]
+    target[:, 0] += 10.0  # an outlier ...
+    weights = torch.ones(4, 12, dtype=torch.float64)
+    weights[:, 0] = 0.0  # ... that does not count
+    scale, rotation, translation = metrics.similarity_transform(source, target, weights)
+    assert torch.allclose(scale, torch.full((4,), 0.8, dtype=torch.float64), atol=1e-10)
+    assert torch.allclose(rotation, rot, atol=1e-10) and torch.allclose(translation, shift, atol=1e-10)
+    about_origin = metrics.similarity_transform(source, source @ rot.transpose(1, 2) + shift[:, None], translate=False)
+    assert torch.equal(about_origin[2], torch.zeros(4, 3, dtype=torch.float64))  # no translation allowed
+    assert not torch.allclose(about_origin[1], rot, atol=1e-3)  # so the rotation takes up the shift
+
+
 def test_procrustes_never_reflects():
     target = torch.randn(3, 10, 3, dtype=torch.float64)
     mirrored = target * torch.tensor([-1.0, 1.0, 1.0], dtype=torch.float64)

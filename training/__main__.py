@@ -23,9 +23,10 @@ from training.priors import command as train_priors
 from training.rendered import command as render_set
 from training.samples import card_command as camera_card
 from training.trainer import export_command, train_command
+from training.world import command as fit_world_errors
 
 COMMANDS = (build_body, calibrate_landmarks, prepare_poses, render_set, train_priors, train_command, export_command,
-            evaluate_command, contact_sheet, camera_card)
+            evaluate_command, contact_sheet, camera_card, fit_world_errors)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,26 +14,41 @@ PCK_THRESHOLD_M = 0.150
 AUC_THRESHOLDS_M: tuple[float, ...] = tuple(round(0.005 * i, 3) for i in range(31))  # 0, 5, ..., 150 mm
 
 
-def procrustes_align(source: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Similarity-align (B, J, 3) `source` onto `target` (rotation, uniform scale, translation); returns (B, J, 3).
+def similarity_transform(
+    source: torch.Tensor, target: torch.Tensor, weights: torch.Tensor | None = None, translate: bool = True
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The similarity that best maps (B, J, 3) `source` onto `target`: scale (B,), rotation (B, 3, 3) with
+    det +1, translation (B, 3), so that s R x_j + t ~ y_j.
 
-    Solves min_{s,R,t} sum_j |s R x_j + t - y_j|^2 in closed form (Umeyama 1991), with det(R) = +1.
+    Solves min_{s,R,t} sum_j w_j |s R x_j + t - y_j|^2 in closed form (Umeyama 1991); weights (B, J) >= 0 (None: all
+    1), e.g. 0 for missing points. translate=False keeps t = 0: the best similarity about the origin, for points
+    that share one (e.g. both hip-centred).
     """
     check_last_dims(source, (3,), "source")
     check_last_dims(target, (3,), "target")
-    mu_x = source.mean(dim=1, keepdim=True)
-    mu_y = target.mean(dim=1, keepdim=True)
+    w = torch.ones(source.shape[:2], dtype=source.dtype, device=source.device) if weights is None else weights
+    w = (w / w.sum(dim=1, keepdim=True).clamp_min(1e-12))[..., None]  # (B, J, 1), summing to 1
+    mu_x = (w * source).sum(dim=1, keepdim=True) * translate
+    mu_y = (w * target).sum(dim=1, keepdim=True) * translate
     x = source - mu_x
     y = target - mu_y
-    var_x = (x * x).sum(dim=(1, 2))
-    cov = y.transpose(1, 2) @ x  # (B, 3, 3): sum_j y_j x_j^T
+    var_x = (w * x * x).sum(dim=(1, 2))
+    cov = (w * y).transpose(1, 2) @ x  # (B, 3, 3): sum_j w_j y_j x_j^T
     u, sigma, vh = torch.linalg.svd(cov)
     sign = torch.sign(torch.linalg.det(u @ vh))
     d = torch.ones_like(sigma)
     d[:, -1] = sign
     rotation = u @ torch.diag_embed(d) @ vh
     scale = (sigma * d).sum(dim=1) / var_x.clamp_min(1e-12)
-    return scale[:, None, None] * x @ rotation.transpose(1, 2) + mu_y
+    translation = mu_y[:, 0] - scale[:, None] * (rotation @ mu_x[:, 0, :, None])[..., 0]
+    return scale, rotation, translation
+
+
+def procrustes_align(source: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Similarity-align (B, J, 3) `source` onto `target` (rotation, uniform scale, translation; `similarity_transform`);
+    returns (B, J, 3)."""
+    scale, rotation, translation = similarity_transform(source, target)
+    return scale[:, None, None] * source @ rotation.transpose(1, 2) + translation[:, None]
 
 
 def per_joint_error(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

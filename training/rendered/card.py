@@ -4,18 +4,16 @@ person size and where the photo's border cuts the person."""
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from hkmr_studio.atomic import atomic_write_text
-from hkmr_studio.body.landmarks import BodyLandmarks, load_landmark_definition
-from hkmr_studio.body.model import load_body_model
 from training.rendered.backgrounds import KINDS, PHOTO_FILES
 from training.rendered.build import CHUNK, FAMILY_FRACTION, PHOTO_PX
 from training.rendered.dataset import BUILD_COMMAND, RenderedSet
-from training.samples.cameras import PhotoCameras
+from training.rendered.source import true_landmarks
 
 CARD_PATH = Path(__file__).resolve().parents[1] / "data" / "RENDERED_SET.md"
 
@@ -73,18 +71,13 @@ CUT_PLACES = (("not cut", ()), ("elsewhere", ()), ("feet", (27, 28)), ("knees", 
 
 def _labels(edges: tuple[float, ...], unit: str) -> list[str]:
     bounds = [f"{e:g}{unit}" for e in edges]
-    return [f"below {bounds[0]}", *(f"{a} to {b}" for a, b in zip(bounds, bounds[1:])), f"{bounds[-1]} and above"]
+    return [f"below {bounds[0]}", *(f"{a} to {b}" for a, b in itertools.pairwise(bounds)), f"{bounds[-1]} and above"]
 
 
 def _views(rendered: RenderedSet) -> dict[str, tuple[list[str], np.ndarray]]:
     """Per sample: its pitch, field-of-view, fill and cut group (indices into the names), from the render's truth."""
-    body = BodyLandmarks(load_body_model(), load_landmark_definition())
-    with torch.no_grad():
-        landmarks = body(*(torch.from_numpy(a) for a in (rendered.global_orient, rendered.body_pose, rendered.betas)))
-    cameras = PhotoCameras(float(rendered.photo_px), torch.from_numpy(rendered.focal),
-                           torch.from_numpy(rendered.principal), torch.from_numpy(rendered.transl),
-                           torch.ones(len(rendered), dtype=torch.bool))
-    pixels = cameras.project(landmarks.landmarks)[0].numpy()
+    landmarks, cameras = true_landmarks(rendered)
+    pixels = cameras.project(landmarks)[0].numpy()
     outside = ((pixels < 0) | (pixels >= rendered.photo_px)).any(axis=-1)  # (N, 33)
     inside = np.where(outside[..., None], np.nan, pixels)
     fill = np.nanmax(np.nanmax(inside, axis=1) - np.nanmin(inside, axis=1), axis=1) / rendered.photo_px
@@ -118,9 +111,9 @@ def write(path: Path, built: dict[str, tuple[RenderedSet, float]], workers: int)
     lines += _rate_table("poses", names, family + 1, found)
     lines += ["", "Per background:", ""]
     lines += _rate_table("background", list(KINDS), background, found)
-    lines += ["", "Per view (training/data/CAMERAS.md): the camera's pitch (positive: looking down), the field of view "
+    lines += ["", ("Per view (training/data/CAMERAS.md): the camera's pitch (positive: looking down), the field of view "
               "across the photo, the fill (the landmarks inside the photo: longer side / photo side) and where the "
-              "photo's border cuts the person (both landmarks of a pair outside it):"]
+              "photo's border cuts the person (both landmarks of a pair outside it):")]
     views = [_views(s) for s in sets]
     for label, (groups, _) in views[0].items():
         lines += ["", *_rate_table(label, groups, np.concatenate([v[label][1] for v in views]), found)]

@@ -11,6 +11,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from hkmr_studio.body.landmarks import BodyLandmarks, load_landmark_definition
+from hkmr_studio.body.model import load_body_model
 from hkmr_studio.pipeline.keypoints import NUM_LANDMARKS
 from training.rendered.dataset import RenderedSet
 from training.samples.cameras import PhotoCameras
@@ -18,6 +20,18 @@ from training.samples.generator import DetectorReport, SampleGenerator
 
 Batch = dict[str, torch.Tensor]
 _PICK_STREAM = 11  # the rendered rows' seed stream beside the generator's (seed, index)
+
+
+def true_landmarks(rendered: RenderedSet, body: BodyLandmarks | None = None) -> tuple[torch.Tensor, PhotoCameras]:
+    """The truth of every sample of `rendered`: its (N, 33, 3) landmarks, camera-aligned about the body's origin
+    (add the camera's transl for the camera frame), and its pinhole cameras."""
+    body = body or BodyLandmarks(load_body_model(), load_landmark_definition())
+    with torch.no_grad():
+        posed = body(*(torch.from_numpy(a) for a in (rendered.global_orient, rendered.body_pose, rendered.betas)))
+    cameras = PhotoCameras(float(rendered.photo_px), torch.from_numpy(rendered.focal),
+                           torch.from_numpy(rendered.principal), torch.from_numpy(rendered.transl),
+                           torch.ones(len(rendered), dtype=torch.bool))
+    return posed.landmarks, cameras
 
 
 class RenderedBatches:

@@ -89,17 +89,17 @@ def stated(config: SampleConfig) -> str:
     down, up = config.pitch_modes, config.roll_modes
     lines = [
         "## The distributions (SampleConfig defaults)", "",
-        f"- pitch_modes: {_modes(down, ' deg')}. Looking down more than 10 deg: {share(down, 10, 90):.0%}, more "
-        f"than 30 deg: {share(down, 30, 90):.0%}; looking up more than 5 deg: {share(down, -90, -5):.0%}.",
-        f"- roll_modes: {_modes(up, ' deg')}. |roll| above 5 deg: {1 - share(up, -5, 5):.0%}, above 10 deg: "
-        f"{1 - share(up, -10, 10):.0%}.",
-        f"- lens_modes_mm (35 mm equivalent, log-uniform in each): {_modes(config.lens_modes_mm, ' mm')}. Wider than "
+        (f"- pitch_modes: {_modes(down, ' deg')}. Looking down more than 10 deg: {share(down, 10, 90):.0%}, more "
+        f"than 30 deg: {share(down, 30, 90):.0%}; looking up more than 5 deg: {share(down, -90, -5):.0%}."),
+        (f"- roll_modes: {_modes(up, ' deg')}. |roll| above 5 deg: {1 - share(up, -5, 5):.0%}, above 10 deg: "
+        f"{1 - share(up, -10, 10):.0%}."),
+        (f"- lens_modes_mm (35 mm equivalent, log-uniform in each): {_modes(config.lens_modes_mm, ' mm')}. Wider than "
         f"24 mm: {share(config.lens_modes_mm, 1, 24, True):.0%}; longer than 70 mm: "
-        f"{share(config.lens_modes_mm, 70, 1000, True):.0%}.",
-        f"- perspective_fraction {config.perspective_fraction:g} pinhole (the rest weak perspective); fill_range "
+        f"{share(config.lens_modes_mm, 70, 1000, True):.0%}."),
+        (f"- perspective_fraction {config.perspective_fraction:g} pinhole (the rest weak perspective); fill_range "
         f"{list(config.fill_range)}; truncation_fraction {config.truncation_fraction:g}, of which bottom_cut_share "
         f"{config.bottom_cut_share:g} cut below bottom_cut_range {list(config.bottom_cut_range)} of the height, the "
-        f"others by up to max_overhang {config.max_overhang:g} person sizes; photo {config.photo_px:g} px square.",
+        f"others by up to max_overhang {config.max_overhang:g} person sizes; photo {config.photo_px:g} px square."),
         "", "Quantiles (exact, from the mixtures):", "",
         *_header("quantity"),
         _row("pitch (deg)", pitch), _row("roll (deg)", roll), _row("35 mm-equivalent focal (mm)", lens),
@@ -127,14 +127,14 @@ def measured(config: SampleConfig, samples: int) -> str:
     )
     lines = [
         f"## Measured on {samples} samples", "",
-        f"One batch of the generator (seed {config.seed}, {FAMILY_FRACTION:.0%} pose families as the default training "
-        "configs draw them, exact landmarks).", "",
+        (f"One batch of the generator (seed {config.seed}, {FAMILY_FRACTION:.0%} pose families as the default training "
+        "configs draw them, exact landmarks)."), "",
         *_header("quantity"),
         _row("fill: the landmarks inside the photo, longer side / photo side", np.quantile(fill, LEVELS), digits=2),
         _row("camera to body distance (m)", np.quantile(distance, LEVELS), digits=2),
         "",
-        f"- Cut by the photo's border (a landmark outside it): {cut.mean():.1%} of the samples. Both landmarks "
-        f"outside: {places}.",
+        (f"- Cut by the photo's border (a landmark outside it): {cut.mean():.1%} of the samples. Both landmarks "
+        f"outside: {places}."),
         f"- Pinhole: {batch['perspective'].float().mean():.1%}.",
     ]  # fmt: skip
     return "\n".join(lines) + "\n"

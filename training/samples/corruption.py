@@ -129,6 +129,17 @@ def covered_by(occluders: list[Occluder | None], pixels: torch.Tensor) -> torch.
     return torch.from_numpy(covered)
 
 
+def sample_quantiles(
+    levels: torch.Tensor, quantiles: torch.Tensor, shape: tuple[int, ...], generator: torch.Generator
+) -> torch.Tensor:
+    """Draws of `shape` from the distribution whose quantiles at `levels` (L,) (0 to 1, increasing) are `quantiles`
+    (L,): the inverse of the piecewise-linear CDF through those points."""
+    u = torch.rand(shape, generator=generator)
+    slot = torch.searchsorted(levels, u.contiguous(), right=True).clamp(1, len(levels) - 1)
+    lo, hi = levels[slot - 1], levels[slot]
+    return quantiles[slot - 1] + (u - lo) / (hi - lo) * (quantiles[slot] - quantiles[slot - 1])
+
+
 def occlude(
     pixels: torch.Tensor,
     visible: torch.Tensor,
@@ -143,11 +154,7 @@ def occlude(
     mean = torch.from_numpy(stats.array("visibility_covered_mean")).expand_as(visible)
     std = torch.from_numpy(stats.array("visibility_covered_std")).expand_as(visible)
     lowered = torch.minimum(_normal_clipped(mean, std, generator), COVERED_VISIBILITY_CAP * visible)
-    levels = torch.tensor(DISPLACEMENT_LEVELS)
     quantiles = torch.from_numpy(stats.array("covered_displacement"))
-    u = torch.rand(visible.shape, generator=generator)
-    slot = torch.searchsorted(levels, u.contiguous(), right=True).clamp(1, len(levels) - 1)
-    lo, hi = levels[slot - 1], levels[slot]
-    distance = quantiles[slot - 1] + (u - lo) / (hi - lo) * (quantiles[slot] - quantiles[slot - 1])
+    distance = sample_quantiles(torch.tensor(DISPLACEMENT_LEVELS), quantiles, visible.shape, generator)
     moved = pixels + _random_directions(visible.shape, generator) * (distance * size[:, None])[..., None]
     return torch.where(covered[..., None], moved, pixels), torch.where(covered, lowered, visible)

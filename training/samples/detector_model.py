@@ -7,15 +7,15 @@ Per-landmark arrays are (33,) in MediaPipe order, pooled over each left/right pa
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from hkmr_studio.atomic import atomic_write_text
+from training.samples.stored import load_fields, save_fields
 
 STATISTICS_PATH = Path(__file__).resolve().parents[1] / "data" / "mediapipe_statistics.json"
+MEASURE_COMMAND = "python -m training calibrate-landmarks"
 #: Landmark groups whose left and right MediaPipe swaps together (mostly in back views): face, arms, legs.
 SWAP_GROUPS: tuple[tuple[int, ...], ...] = (tuple(range(1, 11)), tuple(range(11, 23)), tuple(range(23, 33)))
 #: Quantile levels of `covered_displacement`.
@@ -52,16 +52,9 @@ class DetectorStatistics:
         return np.asarray(getattr(self, name), dtype=np.float32)
 
     def save(self, path: Path = STATISTICS_PATH) -> Path:
-        rounded = {k: np.round(v, 5).tolist() for k, v in asdict(self).items()}
-        return atomic_write_text(path, json.dumps(rounded, indent=1) + "\n")
+        return save_fields(self, path, digits=5)
 
     @staticmethod
     def load(path: Path = STATISTICS_PATH) -> DetectorStatistics:
         """Read the statistics; a missing file says which command writes it."""
-        if not path.is_file():
-            raise FileNotFoundError(f"{path} is missing: run `python -m training calibrate-landmarks` to measure it")
-        data = json.loads(path.read_text(encoding="utf-8"))
-        names = {f.name for f in fields(DetectorStatistics)}
-        if set(data) != names:
-            raise ValueError(f"{path.name}: expected fields {sorted(names)}, got {sorted(data)}")
-        return DetectorStatistics(**{k: tuple(v) if isinstance(v, list) else float(v) for k, v in data.items()})
+        return DetectorStatistics(**load_fields(DetectorStatistics, path, MEASURE_COMMAND))

@@ -65,6 +65,7 @@ from training.samples.mixtures import Modes
 from training.samples.poses import PoseSampler, PoseSet, load_poses, perturb_body_pose
 from training.samples.self_occlusion import SplatOccluder
 from training.samples.views import camera_global_orient, sample_view
+from training.samples.world_model import WorldErrorModel
 
 CROP_PX = 224.0
 _HIPS = [23, 24]
@@ -111,6 +112,8 @@ class SampleConfig:
     occluder_fraction: float = 0.5
     hide_fraction: float = 0.1  # covered landmarks dropped (mask 0) instead of displaced
     coco_fraction: float = 0.1  # samples given as COCO-17 keypoints (no world landmarks)
+    fitted_world_errors: bool = True  # world landmarks err as fitted to MediaPipe's (training/data/WORLD_LANDMARKS.md);
+    # False: independent noise per axis (DetectorStatistics.world_noise), swapped with the 2D landmarks
     two_d_only_fraction: float = 0.5
 
     def __post_init__(self) -> None:
@@ -129,6 +132,9 @@ class SampleConfig:
                      "two_d_only_fraction"):  # fmt: skip
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise SampleConfigError(name, f"must lie in [0, 1], got {getattr(self, name)}")
+        for name in ("corrupt", "fitted_world_errors"):
+            if not isinstance(getattr(self, name), bool):
+                raise SampleConfigError(name, f"expected true or false, got {getattr(self, name)!r}")
         if self.max_overhang < 0:
             raise SampleConfigError("max_overhang", f"must be >= 0, got {self.max_overhang}")
 
@@ -157,6 +163,7 @@ class SampleGenerator:
         definition: LandmarkDefinition | None = None,
         statistics: DetectorStatistics | None = None,
         pose_sampler: PoseSampler | None = None,
+        world_errors: WorldErrorModel | None = None,
     ) -> None:
         self.config = config or SampleConfig()
         if self.config.vae_fraction > 0 and pose_sampler is None:
@@ -167,6 +174,7 @@ class SampleGenerator:
         definition = definition or load_landmark_definition()
         self.poses = poses or load_poses()
         self.statistics = statistics or DetectorStatistics.load()
+        self.world_errors = (world_errors or WorldErrorModel.load()) if self.config.fitted_world_errors else None
         self.pose_sampler = pose_sampler
         rest_vertices, rest_joints = body.smpl.v_template[None], body.joint_template[None]
         rest = landmarks_from_body(rest_vertices, rest_joints, definition)[0]
@@ -207,10 +215,13 @@ class SampleGenerator:
         hidden: torch.Tensor,
         truncated: torch.Tensor,
         world: torch.Tensor,
+        pitch: torch.Tensor,
+        hips: torch.Tensor,
         g: torch.Generator,
     ) -> DetectorReport:
         """What a detector reports for the true landmarks: (B, 33, 2) photo pixels, (B, 33) bool hidden by the body
-        and beyond the border, (B, 33, 3) hip-centred world landmarks."""
+        and beyond the border, (B, 33, 3) hip-centred world landmarks, seen by cameras pitched by (B,) radians with the
+        hips' midpoint at (B, 3) in the camera frame."""
         c, stats = self.config, self.statistics
         size = len(true_px)
         if not c.corrupt:
@@ -230,9 +241,13 @@ class SampleGenerator:
         pixels = corruption.jitter(true_px, truncated, person, stats, c.noise_scale, g)
         pixels, vis = corruption.occlude(pixels, vis, covered, person, stats, g)
         hide = covered & (torch.rand(size, NUM_LANDMARKS, generator=g) < c.hide_fraction)
-        world = world + torch.randn(world.shape, generator=g) * torch.tensor(stats.world_noise)
         swap = torch.rand(size, len(stats.swap_rates), generator=g) < torch.tensor(stats.swap_rates) * c.noise_scale
-        pixels, vis, world, hide = corruption.swap_sides(swap, pixels, vis, world, hide)
+        if self.world_errors is not None:  # MediaPipe's world landmarks swap sides apart from its 2D ones
+            world = self.world_errors.apply(world, pitch, hips, g)
+            pixels, vis, hide = corruption.swap_sides(swap, pixels, vis, hide)
+        else:
+            world = world + torch.randn(world.shape, generator=g) * torch.tensor(stats.world_noise)
+            pixels, vis, world, hide = corruption.swap_sides(swap, pixels, vis, world, hide)
         coco = torch.rand(size, generator=g) < c.coco_fraction
         coco_vis = torch.where(hidden | covered, 0.5, 1.0)  # COCO's "labelled but occluded" reads as 0.5
         vis = torch.where(coco[:, None], coco_vis, vis)
@@ -250,7 +265,9 @@ class SampleGenerator:
         posed = self.body(global_orient, body_pose, betas)
         cameras = self._cameras(posed.landmarks, g)
         true_px, hidden, truncated, world = self._truth(posed, cameras)
-        seen = self._detect(true_px, hidden, truncated, world, g)
+        hips = posed.landmarks[:, _HIPS].mean(dim=1) + cameras.transl  # (B, 3) camera frame
+        hips[:, :2] *= cameras.perspective[:, None]  # a weak-perspective photo sees everyone along the optical axis
+        seen = self._detect(true_px, hidden, truncated, world, view[:, 1], hips, g)
         return self._assemble(global_orient, body_pose, betas, family, view, posed, cameras, hidden, truncated, seen, g)
 
     @torch.no_grad()
