@@ -45,7 +45,10 @@ def deduplicate(joints: torch.Tensor, threshold: float = 0.02, chunk: int = 256)
     (metres) of it. (N, J, 3) joints -> sorted indices of the kept poses. Exact greedy, compared in chunks."""
 
     def distances(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:  # (A, J, 3), (B, J, 3) -> (A, B) max over J
-        return torch.stack([torch.cdist(a[:, j], b[:, j]) for j in range(a.shape[1])]).amax(dim=0)
+        farthest = torch.cdist(a[:, 0], b[:, 0])
+        for j in range(1, a.shape[1]):
+            farthest = torch.maximum(farthest, torch.cdist(a[:, j], b[:, j]))
+        return farthest
 
     kept: list[int] = []
     kept_joints = joints[:0]
