@@ -1,20 +1,26 @@
 """World landmarks that err as MediaPipe's do: the statistics measure planted errors, fitting recovers a planted model's
 parameters, the fitted model reproduces the statistics it was fitted to, the generator draws from it (or from
-independent noise when asked), and the settings are checked by dotted name."""
+independent noise when asked), withheld rows (synthetic and rendered) have no world landmarks, and the settings are
+checked by dotted name."""
 
 from __future__ import annotations
 
 import math
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
 from hkmr_studio.geometry.rotations import axis_angle_to_matrix
+from training.rendered.dataset import RenderedSet, empty_arrays
+from training.rendered.source import MixedBatches, RenderedBatches
 from training.samples.generator import SampleConfig, SampleGenerator
 from training.samples.world_model import HIPS, LEVELS, WorldErrorModel, flip_limbs
 from training.trainer.config import ConfigError, config_from_dict, load_config, save_config
+from training.trainer.data import WithheldWorld, regress
+from training.trainer.module import RegressorTraining
 from training.world.fit import WorldPairs, fit_world_errors, rotation_spreads
 from training.world.statistics import world_error_statistics
 
@@ -143,12 +149,47 @@ def test_the_generator_draws_world_landmarks_from_the_fitted_model_or_independen
     assert torch.equal(fitted.batch(0)["world"], batch["world"])  # reproducible per index
 
 
+def fake_rendered(rows: int) -> RenderedSet:
+    """A rendered set whose 'MediaPipe' landmarks are the generator's own (no rendering): plumbing only."""
+    batch = SampleGenerator(SampleConfig(batch_size=rows, seed=9, perspective_fraction=1.0, coco_fraction=0.0,
+                                         hide_fraction=0.0)).batch(0)
+    arrays = empty_arrays(rows)
+    arrays["found"][:] = True
+    arrays["pixels"][:] = (batch["keypoints"] + 1.0).numpy() * 100.0
+    for name, key in (("visibility", "visibility"), ("world", "world"), ("global_orient", "global_orient"),
+                      ("body_pose", "body_pose"), ("betas", "betas"), ("transl", "transl"), ("focal", "focal_length"),
+                      ("principal", "principal_point"), ("family", "family"), ("view", "view")):  # fmt: skip
+        arrays[name][:] = batch[key].numpy()
+    return RenderedSet(**arrays, info={"split": "train", "seed": 9, "photo_px": 512, "families": []})
+
+
+def test_withheld_rows_synthetic_and_rendered_have_no_world_landmarks(tmp_path):
+    synthetic = SampleGenerator(SampleConfig(batch_size=96, seed=1, coco_fraction=0.0))
+    source = WithheldWorld(MixedBatches(synthetic, RenderedBatches(fake_rendered(32), synthetic, 32)), 0.25, seed=1)
+    batch = source.batch(5)
+    withheld = ~batch["has_world"]
+    assert 0.15 < float(withheld.float().mean()) < 0.35
+    assert withheld[:96].any() and withheld[96:].any()  # synthetic rows and rendered rows alike
+    assert torch.equal(batch["world"][withheld], torch.zeros(int(withheld.sum()), 33, 3))
+    assert (batch["world"][~withheld].abs().sum(dim=(1, 2)) > 0).all()
+    assert torch.equal(source.batch(5)["has_world"], batch["has_world"])  # reproducible per index
+    net = RegressorTraining({"model": {"feature_dim": 64, "encoder_opts": {"width": 64, "num_blocks": 1},
+                                       "regressor_opts": {"head_widths": [64, 32]}}}).net.eval()  # fmt: skip
+    with torch.no_grad():
+        out = regress(net, batch, use_world=True)
+        alone = net(batch["keypoints"][withheld], batch["visibility"][withheld], batch["mask"][withheld])
+    assert torch.allclose(out.camera[withheld], alone.camera, atol=1e-5)  # the encoder saw zeros and the flag
+
+
 def test_world_settings_are_checked_by_name_and_round_trip(tmp_path):
+    with pytest.raises(ConfigError) as info:
+        config_from_dict({"data": {"world_withheld_fraction": 1.0}})
+    assert info.value.field == "data.world_withheld_fraction"
     with pytest.raises(ConfigError) as info:
         config_from_dict({"data": {"generator": {"fitted_world_errors": "yes"}}})
     assert info.value.field.startswith("data.generator")
-    config = config_from_dict({"data": {"generator": {
+    config = config_from_dict({"data": {"world_withheld_fraction": 0.3, "generator": {
         "fitted_world_errors": False, "pitch_modes": [[1.0, 0.0, 30.0]], "lens_modes_mm": [[2, 24, 26], [1, 50, 85]]}}})
-    assert not config.data.sample_config().fitted_world_errors
+    assert config.data.world_withheld_fraction == 0.3 and not config.data.sample_config().fitted_world_errors
     assert load_config(save_config(config, tmp_path / "c.yaml")) == config
-    assert SampleConfig().fitted_world_errors
+    assert config_from_dict({}).data.world_withheld_fraction == 0.25 and SampleConfig().fitted_world_errors

@@ -56,6 +56,9 @@ class DataConfig:
     keypoint encoder; generator.vae_fraction draws that share of the synthetic poses from the pose VAE at
     loss.vae_path. rendered_set / rendered_fraction: that share of every batch comes from the training split of the
     rendered set (training.rendered: MediaPipe's own landmarks on rendered bodies), the rest from the generator.
+    world_withheld_fraction: each row, synthetic or rendered, loses its world landmarks with this probability
+    (trainer.data.WithheldWorld), so that the network also works from the 2D landmarks alone and learns how far to
+    trust the world landmarks.
     """
 
     seed: int = 0
@@ -68,6 +71,7 @@ class DataConfig:
     generator: dict[str, Any] = field(default_factory=dict)
     rendered_set: str | None = None
     rendered_fraction: float = 0.0
+    world_withheld_fraction: float = 0.25
 
     @property
     def rendered_rows(self) -> int:
@@ -234,6 +238,7 @@ def validate(config: TrainConfig) -> TrainConfig:
     _require(d.pool_batches is None or d.pool_batches >= 1, "data.pool_batches", "must be null or at least 1")
     _require(d.num_workers >= 0, "data.num_workers", "must be >= 0")
     _require(0.0 <= d.rendered_fraction < 1.0, "data.rendered_fraction", "must lie in [0, 1)")
+    _require(0.0 <= d.world_withheld_fraction < 1.0, "data.world_withheld_fraction", "must lie in [0, 1)")
     _require(d.rendered_rows == 0 or d.rendered_set is not None, "data.rendered_set",
              "data.rendered_fraction > 0 needs the rendered set's training split (python -m training render-set)")
     _require(d.rendered_rows == 0 or not d.images, "data.rendered_fraction",

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Protocol
 
+import numpy as np
 import torch
 
 from hkmr_studio.geometry.cameras import pixels_to_normalised
@@ -19,6 +20,7 @@ from hkmr_studio.nets.recovery import MeshRegressor
 from training.samples.cameras import PhotoCameras
 
 Batch = dict[str, torch.Tensor]
+_WITHHOLD_STREAM = 13  # the withheld rows' seed stream beside the generator's (seed, index)
 
 
 class BatchSource(Protocol):
@@ -59,6 +61,22 @@ class TrainingBatches(torch.utils.data.IterableDataset):
             batch["sample_id"] = index * self.batch_size + torch.arange(self.batch_size)
             yield batch
             step += workers
+
+
+class WithheldWorld:
+    """`source`'s batches with some rows' world landmarks withheld (has_world False, world zero), each row with
+    probability `fraction`, drawn from (seed, batch index): the network must also do without them, as with a COCO
+    keypoint file, and learns how far to trust them. Rows from the rendered set are withheld alike."""
+
+    def __init__(self, source: BatchSource, fraction: float, seed: int) -> None:
+        self.source, self.fraction, self.seed = source, fraction, seed
+
+    def batch(self, index: int) -> Batch:
+        batch = self.source.batch(index)
+        state = np.random.SeedSequence([self.seed, index, _WITHHOLD_STREAM]).generate_state(1)[0]
+        g = torch.Generator().manual_seed(int(state))
+        kept = batch["has_world"].bool() & (torch.rand(len(batch["has_world"]), generator=g) >= self.fraction)
+        return {**batch, "has_world": kept, "world": batch["world"] * kept[:, None, None]}
 
 
 def regress(net: MeshRegressor, batch: Batch, use_world: bool) -> RegressorOutput:

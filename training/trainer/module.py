@@ -29,7 +29,7 @@ from training.samples.generator import SampleGenerator
 from training.samples.poses import vae_sampler
 from training.samples.rgb_crops import RGBSampleGenerator
 from training.trainer.config import TrainConfig, config_from_dict, save_config
-from training.trainer.data import Batch, BatchSource, TrainingBatches, landmark_labels, regress
+from training.trainer.data import Batch, BatchSource, TrainingBatches, WithheldWorld, landmark_labels, regress
 from training.trainer.smplify import smplify_fit_fn
 from training.trainer.spin import BodyFit, FitDictionary, FitFn
 
@@ -75,7 +75,8 @@ class RegressorTraining(pl.LightningModule):
     # ----------------------------------------------------------------------------------------------- data
     def train_dataloader(self) -> torch.utils.data.DataLoader:
         """The synthetic stream for this process (with rendered crops when data.images, with rows of the rendered set
-        when data.rendered_fraction), read on from the (restored) global step."""
+        when data.rendered_fraction, some rows' world landmarks withheld when data.world_withheld_fraction), read on
+        from the (restored) global step."""
         data = self.config.data
         trainer = self.trainer
         samples = data.sample_config()
@@ -90,6 +91,8 @@ class RegressorTraining(pl.LightningModule):
             if data.rendered_rows:
                 rendered = RenderedSet.load(Path(str(data.rendered_set)), split="train")
                 source = MixedBatches(synthetic, RenderedBatches(rendered, synthetic, data.rendered_rows))
+            if data.world_withheld_fraction > 0:
+                source = WithheldWorld(source, data.world_withheld_fraction, data.seed)
         batches = TrainingBatches(source, data.batch_size, trainer.global_step,
                                   trainer.global_rank, trainer.world_size, data.pool_batches)
         return torch.utils.data.DataLoader(batches, batch_size=None, num_workers=data.num_workers,
@@ -183,7 +186,8 @@ class RegressorTraining(pl.LightningModule):
             "seconds": round(self.training_seconds(), 1),
             "hardware": _hardware(trainer),
             "data": {**asdict(data.sample_config()), "pool_batches": data.pool_batches,
-                     "use_world_landmarks": data.use_world_landmarks, "images": data.images,
+                     "use_world_landmarks": data.use_world_landmarks,
+                     "world_withheld_fraction": data.world_withheld_fraction, "images": data.images,
                      "processes": trainer.world_size},
             "effective_batch_size": data.batch_size * trainer.world_size,
             "learning_rate": self.config.optim.lr,
