@@ -77,6 +77,7 @@ def logged_totals(run_dir: Path) -> list[float]:
         ({"data": {"generator": {"noise_scael": 2.0}}}, "data.generator.noise_scael"),
         ({"optim": {"lr": -1.0}}, "optim.lr"),
         ({"loss": {"vae_path": "no/such/vae.pt"}}, "loss.vae_path"),
+        ({"data": {"pose_library": "no/such/library.npz"}}, "data.pose_library"),
         ({"trainer": {"max_steps": None}}, "trainer.max_steps"),
         ({"trainer": {"max_time": "2 hours"}}, "trainer.max_time"),
         ({"smplify": {"enabled": True}}, "smplify.enabled"),

@@ -56,6 +56,7 @@ class DataConfig:
     keypoint encoder; generator.vae_fraction draws that share of the synthetic poses from the pose VAE at
     loss.vae_path. rendered_set / rendered_fraction: that share of every batch comes from the training split of the
     rendered set (training.rendered: MediaPipe's own landmarks on rendered bodies), the rest from the generator.
+    pose_library: a pose library npz (python -m training prepare-poses) in place of training/data/pose_library.npz.
     world_withheld_fraction: each row, synthetic or rendered, loses its world landmarks with this probability
     (trainer.data.WithheldWorld), so that the network also works from the 2D landmarks alone and learns how far to
     trust the world landmarks.
@@ -72,6 +73,7 @@ class DataConfig:
     rendered_set: str | None = None
     rendered_fraction: float = 0.0
     world_withheld_fraction: float = 0.25
+    pose_library: str | None = None
 
     @property
     def rendered_rows(self) -> int:
@@ -239,6 +241,8 @@ def validate(config: TrainConfig) -> TrainConfig:
     _require(d.num_workers >= 0, "data.num_workers", "must be >= 0")
     _require(0.0 <= d.rendered_fraction < 1.0, "data.rendered_fraction", "must lie in [0, 1)")
     _require(0.0 <= d.world_withheld_fraction < 1.0, "data.world_withheld_fraction", "must lie in [0, 1)")
+    _require(d.pose_library is None or Path(d.pose_library).is_file(), "data.pose_library",
+             f"no pose library at {d.pose_library}; build one with python -m training prepare-poses --out DIR")
     _require(d.rendered_rows == 0 or d.rendered_set is not None, "data.rendered_set",
              "data.rendered_fraction > 0 needs the rendered set's training split (python -m training render-set)")
     _require(d.rendered_rows == 0 or not d.images, "data.rendered_fraction",

@@ -26,7 +26,7 @@ from hkmr_studio.nets.vae import PoseVAE
 from training.rendered.dataset import RenderedSet
 from training.rendered.source import MixedBatches, RenderedBatches
 from training.samples.generator import SampleGenerator
-from training.samples.poses import vae_sampler
+from training.samples.poses import load_poses, vae_sampler
 from training.samples.rgb_crops import RGBSampleGenerator
 from training.trainer.config import TrainConfig, config_from_dict, save_config
 from training.trainer.data import Batch, BatchSource, TrainingBatches, WithheldWorld, landmark_labels, regress
@@ -86,7 +86,8 @@ class RegressorTraining(pl.LightningModule):
         if data.images:
             source = RGBSampleGenerator(samples, pose_sampler=pose_sampler)
         else:
-            synthetic = SampleGenerator(samples, pose_sampler=pose_sampler)
+            poses = load_poses(Path(data.pose_library)) if data.pose_library else None
+            synthetic = SampleGenerator(samples, poses=poses, pose_sampler=pose_sampler)
             source = synthetic
             if data.rendered_rows:
                 rendered = RenderedSet.load(Path(str(data.rendered_set)), split="train")
