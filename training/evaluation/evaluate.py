@@ -16,10 +16,12 @@ from typing import Any
 import torch
 
 from hkmr_studio.body import kinematics
+from hkmr_studio.body.keypoint_sets import PARTIAL_INPUTS
 from hkmr_studio.body.model import load_body_model
 from hkmr_studio.checkpoints import LoadedModel, load_checkpoint
 from hkmr_studio.geometry.metrics import per_joint_error, procrustes_align
 from hkmr_studio.occlusion import DEGREES, OCCLUDER_KINDS
+from training.evaluation.partial import partial_batch
 from training.evaluation.testset import TestSet
 from training.trainer.data import Batch, regress
 
@@ -86,19 +88,24 @@ def evaluate_predictor(predict: Predictor, test_set: TestSet) -> dict[str, Any]:
 
 
 def rendered_errors(predict: Predictor, test_set: TestSet) -> dict[str, Any]:
-    """MPJPE and PA-MPJPE on the rendered test split: all of it, its library poses and each pose family."""
+    """MPJPE and PA-MPJPE on the rendered test split: all of it, its library poses, each pose family, and all of it
+    given only the landmarks of each partial input (training.evaluation.partial)."""
     assert test_set.rendered is not None
-    aligned, procrustes = joint_errors(predict, test_set.rendered)
     family = test_set.rendered["family"]
+    everything = torch.ones_like(family, dtype=torch.bool)
 
-    def summary(rows: torch.Tensor) -> dict[str, Any]:
-        return {"mpjpe_mm": _mm(aligned[rows]), "pa_mpjpe_mm": _mm(procrustes[rows]), "samples": int(rows.sum())}
+    def summary(errors: tuple[torch.Tensor, torch.Tensor], rows: torch.Tensor) -> dict[str, Any]:
+        return {"mpjpe_mm": _mm(errors[0][rows]), "pa_mpjpe_mm": _mm(errors[1][rows]), "samples": int(rows.sum())}
 
+    full = joint_errors(predict, test_set.rendered)
     names = test_set.rendered_info["families"]
     return {
-        "all": summary(torch.ones_like(family, dtype=torch.bool)),
-        "library": summary(family < 0),
-        "per_family": {name: summary(family == i) for i, name in enumerate(names) if bool((family == i).any())},
+        "all": summary(full, everything),
+        "library": summary(full, family < 0),
+        "per_family": {name: summary(full, family == i) for i, name in enumerate(names) if bool((family == i).any())},
+        "partial": {kind: summary(joint_errors(predict, partial_batch(test_set.rendered, kind,
+                                                                      test_set.config.photo_px)), everything)
+                    for kind in PARTIAL_INPUTS},
     }
 
 

@@ -50,6 +50,14 @@ def table(results: dict[str, Any]) -> str:
             lines.append(f"{label:<22} " + " ".join(f"{c:>17}" for c in cells) + f" {errors[0]['samples']:>8}")
         lines.append(f"(mm; MediaPipe's own landmarks on rendered bodies, {rendered['path']}: it found the person in "
                      f"{rendered['found']} of {rendered['samples']} renders; only those are scored)")
+        lines += ["", f"{'partial input (rendered)':<22} " + " ".join(f"{n:>17}" for n in names)]
+        for kind in first["partial"]:
+            errors = [models[n]["rendered"]["partial"][kind] for n in names]
+            ratios = [e["mpjpe_mm"] / models[n]["rendered"]["all"]["mpjpe_mm"] for e, n in zip(errors, names, strict=True)]
+            cells = [f"{e['mpjpe_mm']:>7.1f} ({r:.2f}x)" for e, r in zip(errors, ratios, strict=True)]
+            lines.append(f"{kind:<22} " + " ".join(f"{c:>17}" for c in cells))
+        lines.append("(MPJPE in mm on the same renders given only part of the landmarks (training/evaluation/partial.py), "
+                     "and its ratio to the full landmarks' MPJPE)")
     return "\n".join(lines)
 
 

@@ -30,6 +30,15 @@ def table(results: dict[str, Any]) -> str:
     lines.append(f"(mm and degrees; {samples['count']} views: {samples['frames']} frames x {samples['people']} people "
                  f"x the views that see them, {samples['swapped_views']} with left/right swapped by MediaPipe; "
                  "'-hips': the 10 body landmarks without the hips)")
+    partial_rows = [(name, row["partial"]) for name, row in rows.items() if "partial" in row]
+    if partial_rows:
+        kinds = list(partial_rows[0][1])
+        lines += ["", f"{'partial input: PA-hips (x full)':<{width}}  " + " ".join(f"{k:>18}" for k in kinds)]
+        for name, partial in partial_rows:
+            full = rows[name]["all"]["pa_mpjpe_no_hips_mm"]
+            cells = " ".join(f"{partial[k]['pa_mpjpe_no_hips_mm']:>10.1f} ({partial[k]['pa_mpjpe_no_hips_mm'] / full:.2f}x)"
+                             for k in kinds)
+            lines.append(f"{name:<{width}}  {cells}")
     return "\n".join(lines)
 
 

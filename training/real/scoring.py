@@ -12,6 +12,7 @@ knees, ankles), also without the two hips (MediaPipe puts them wider and lower t
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +20,7 @@ import numpy as np
 import torch
 
 from hkmr_studio.body.facing import facing_error_deg, torso_forward
+from hkmr_studio.body.keypoint_sets import PARTIAL_INPUTS
 from hkmr_studio.body.landmarks import BodyLandmarks
 from hkmr_studio.body.model import load_body_model
 from hkmr_studio.checkpoints import LoadedModel
@@ -26,6 +28,7 @@ from hkmr_studio.geometry.metrics import per_joint_error, procrustes_align
 from hkmr_studio.pipeline.core import network_inputs
 from hkmr_studio.pipeline.keypoints import Keypoints2D
 from training.evaluation.evaluate import model_predictor
+from training.evaluation.partial import partial_keypoints
 from training.real.calibration import Camera
 from training.real.detections import ViewDetections
 from training.real.pseudo_truth import BODY_LANDMARKS, HIPS, PseudoTruth
@@ -78,6 +81,11 @@ def collect_samples(cameras: list[Camera], detections: ViewDetections, truth: Ps
     sizes = np.array([cameras[v].size for v in view], dtype=np.int64)
     return Samples(frame, person, view, keypoints, sizes, np.stack(truths),
                    truth.swapped[frame, person, view].any(axis=1))
+
+
+def partial_samples(samples: Samples, kind: str) -> Samples:
+    """The samples with each detection given only the landmarks of a partial input (training.evaluation.partial)."""
+    return dataclasses.replace(samples, keypoints=[partial_keypoints(kp, kind) for kp in samples.keypoints])
 
 
 def mediapipe_world(samples: Samples) -> torch.Tensor:
@@ -134,8 +142,9 @@ def summarise(errors: dict[str, np.ndarray], rows: np.ndarray | None = None) -> 
 
 def evaluate_real(cameras: list[Camera], detections: ViewDetections, truth: PseudoTruth, models: list[LoadedModel],
                   device: torch.device) -> dict[str, Any]:
-    """Scores of MediaPipe's world landmarks and of each model on every sample: overall, per person, and on the views
-    where MediaPipe swapped sides. Rows keyed by name (a model's meta name, made unique)."""
+    """Scores of MediaPipe's world landmarks and of each model on every sample: overall, per person, on the views
+    where MediaPipe swapped sides, and (models) given only each partial input's landmarks. Rows keyed by name (a
+    model's meta name, made unique)."""
     samples = collect_samples(cameras, detections, truth)
     predictions = {"MediaPipe world landmarks": mediapipe_world(samples)}
     for model in models:
@@ -152,6 +161,11 @@ def evaluate_real(cameras: list[Camera], detections: ViewDetections, truth: Pseu
             "swapped_views": summarise(errors, samples.swapped) if samples.swapped.any() else {},
             "per_sample": {key: np.round(values, 1).tolist() for key, values in errors.items()},
         }
+    for name, model in zip(list(predictions)[1:], models, strict=True):
+        rows[name]["partial"] = {
+            kind: summarise(per_sample_errors(model_landmarks(model, partial_samples(samples, kind), device),
+                                              samples.truth))
+            for kind in PARTIAL_INPUTS}
     return {"samples": {"count": len(samples), "frames": len(np.unique(samples.frame)),
                         "people": len(np.unique(samples.person)), "swapped_views": int(samples.swapped.sum()),
                         "frame": samples.frame.tolist(), "person": samples.person.tolist(),

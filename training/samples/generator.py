@@ -11,7 +11,8 @@ from the noisy landmarks, coordinates normalised to [-1, 1], x right, y down):
   keypoints (B, 33, 2)       landmarks in normalised crop coordinates (zero where mask is 0)
   keypoints_px (B, 33, 2)    the same in pixels of a virtual 224 px crop
   visibility (B, 33)         MediaPipe-like visibility in [0, 1]
-  mask (B, 33)               1 where the landmark is given (COCO-like samples give only COCO's 17)
+  mask (B, 33)               1 where the landmark is given (COCO-like samples give only COCO's 17, partial ones lack
+                             a region: SampleConfig.partial_fraction)
   world (B, 33, 3)           MediaPipe-like world landmarks: metres, hip-centred, camera-aligned axes (zero if absent)
   has_world (B,) bool        world landmarks given
   joints3d (B, 24, 3)        true SMPL joints, camera frame, root(pelvis)-relative, metres
@@ -41,6 +42,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from hkmr_studio.body.keypoint_sets import PARTIAL_INPUTS
 from hkmr_studio.body.landmarks import (
     BodyLandmarks,
     LandmarkDefinition,
@@ -68,6 +70,8 @@ from training.samples.views import camera_global_orient, sample_view
 from training.samples.world_model import WorldErrorModel
 
 CROP_PX = 224.0
+#: The regions a partial sample lacks (hkmr_studio.body.keypoint_sets.PARTIAL_INPUTS; COCO-17 samples come apart).
+PARTIAL_REGIONS: tuple[str, ...] = ("no_face", "no_hands_feet", "left_side_hidden", "right_side_hidden")
 _HIPS = [23, 24]
 
 
@@ -112,6 +116,7 @@ class SampleConfig:
     occluder_fraction: float = 0.5
     hide_fraction: float = 0.1  # covered landmarks dropped (mask 0) instead of displaced
     coco_fraction: float = 0.1  # samples given as COCO-17 keypoints (no world landmarks)
+    partial_fraction: float = 0.15  # other samples with a region's landmarks missing (PARTIAL_REGIONS, equally often)
     fitted_world_errors: bool = True  # world landmarks err as fitted to MediaPipe's (training/data/WORLD_LANDMARKS.md);
     # False: independent noise per axis (DetectorStatistics.world_noise), swapped with the 2D landmarks
     two_d_only_fraction: float = 0.5
@@ -128,7 +133,7 @@ class SampleConfig:
                 raise SampleConfigError(name, f"needs 0 < low <= high <= 1, got {[low, high]}")
             object.__setattr__(self, name, (low, high))
         for name in ("vae_fraction", "family_fraction", "perspective_fraction", "truncation_fraction",
-                     "bottom_cut_share", "occluder_fraction", "hide_fraction", "coco_fraction",
+                     "bottom_cut_share", "occluder_fraction", "hide_fraction", "coco_fraction", "partial_fraction",
                      "two_d_only_fraction"):  # fmt: skip
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise SampleConfigError(name, f"must lie in [0, 1], got {getattr(self, name)}")
@@ -183,6 +188,9 @@ class SampleGenerator:
         coco = torch.zeros(NUM_LANDMARKS, dtype=torch.bool)
         coco[list(COCO17_FROM_MEDIAPIPE33)] = True
         self._coco = coco
+        self._partial_kept = torch.zeros(len(PARTIAL_REGIONS), NUM_LANDMARKS, dtype=torch.bool)
+        for row, region in enumerate(PARTIAL_REGIONS):
+            self._partial_kept[row, list(PARTIAL_INPUTS[region])] = True
 
     def generator(self, index: int) -> torch.Generator:
         """The random generator of batch `index`."""
@@ -252,6 +260,9 @@ class SampleGenerator:
         coco_vis = torch.where(hidden | covered, 0.5, 1.0)  # COCO's "labelled but occluded" reads as 0.5
         vis = torch.where(coco[:, None], coco_vis, vis)
         present = ~(hide | (coco[:, None] & (~self._coco[None] | truncated)))
+        partial = ~coco & (torch.rand(size, generator=g) < c.partial_fraction)
+        region = torch.randint(0, len(PARTIAL_REGIONS), (size,), generator=g)
+        present &= ~partial[:, None] | self._partial_kept[region]
         return DetectorReport(pixels, vis, world, present, covered, ~coco)
 
     @torch.no_grad()
