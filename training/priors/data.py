@@ -3,8 +3,8 @@ library and, beside it, poses of the pose families (training.poses), so that the
 kneeling or lying, which the library hardly has.
 
 Poses are (N, 69) axis-angle, the 23 body joints below the pelvis in SMPL order. Some of their dimensions never move
-in the motion capture (feet, head, hands, the wrists' twist: the source skeletons have no such joints or degrees of
-freedom): `unobserved_dims` finds them, so that the priors stay neutral about them instead of forbidding them.
+in the motion capture (feet, head, hands: no source skeleton constrains them): `unobserved_dims` finds them, so that
+the priors stay neutral about them instead of forbidding them.
 """
 
 from __future__ import annotations
