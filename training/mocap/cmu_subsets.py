@@ -107,7 +107,7 @@ class SourceClip:
     rig: str
 
 
-def _check_folder(folder: Path) -> None:
+def check_folder(folder: Path) -> None:
     """Refuse a folder that does not hold the three archives and the expmap skeleton, saying what to do."""
     hint = "see training/README.md, 'Real motion capture: three CMU subsets', for where to get them"
     if not folder.is_dir():
@@ -140,7 +140,7 @@ def _sha256(path: Path) -> str:
 def unpack(folder: Path, cache: Path) -> dict[str, Path]:
     """Unpack the three archives of `folder` into cache/<source>/ (again only where the archive changed: its
     SHA-256 is kept beside the files). Returns source -> that folder."""
-    _check_folder(folder)
+    check_folder(folder)
     unpacked = {}
     for source, name in ARCHIVES.items():
         target, digest = cache / source, _sha256(folder / name)
