@@ -1,7 +1,8 @@
 """A regressor's trace as a sequence of bodies for the chain inspector (Qt-free).
 
 Entries run in the order the regressor made them: outer step t, inner pass p (HKMR: T x P passes, forward and
-backward along each chain; HMR: one pass per iteration). For each entry: the pose, the body's joints in the photo's
+backward along each chain; HMR: one pass per iteration), then the pipeline's body, which averages that answer with
+the answer to the mirror image (hkmr_studio.nets.mirror_average). For each entry: the pose, the body's joints in the photo's
 camera frame (OpenCV: x right, y down, z forward, metres) and projected to photo pixels, and per joint the size of its
 update, the angle (degrees) of the rotation that takes its local rotation at the previous entry to this one (at the
 first entry, from the regressor's mean starting pose).
@@ -23,6 +24,10 @@ from hkmr_studio.nets.pose_rep import MeanParams, rep_to_axis_angle
 from hkmr_studio.pipeline.core import PipelineResult
 
 
+#: The direction of the last entry: the pipeline's body, the trace's answer averaged with its mirror image's.
+MIRROR_AVERAGE = "mirror average"
+
+
 @dataclass(frozen=True)
 class TraceEntry:
     """Outer step `outer`, inner pass `inner` (its direction: forward / backward / flat), both from 0."""
@@ -33,6 +38,8 @@ class TraceEntry:
 
     @property
     def label(self) -> str:
+        if self.direction == MIRROR_AVERAGE:
+            return "final: averaged with the answer to the mirror image"
         if self.direction == "flat":
             return f"iteration {self.outer + 1}"
         return f"step {self.outer + 1}, pass {self.inner + 1} ({self.direction})"
@@ -70,9 +77,11 @@ def update_angles_deg(poses: torch.Tensor, start: torch.Tensor) -> torch.Tensor:
 
 def trace_bodies(result: PipelineResult, body: BodyModel, start: torch.Tensor) -> TraceBodies:
     """The bodies of every entry of `result.trace` (a found result), posed with the shape and camera of their outer
-    step; `start` (24, 3) is the regressor's starting pose."""
+    step, then the pipeline's own body (the trace's answer averaged with the answer to the mirror image,
+    hkmr_studio.nets.mirror_average) as a last entry; `start` (24, 3) is the regressor's starting pose."""
     trace: RegressorTrace | None = result.trace
-    if trace is None or result.crop is None:
+    regression = result.regression
+    if trace is None or result.crop is None or regression is None:
         raise ValueError("this result has no trace: no body was found in the photo")
     entries = [TraceEntry(t, p, trace.directions[p]) for t in range(trace.num_outer) for p in range(trace.num_inner)]
     poses = torch.stack([trace.pose(e.outer, e.inner)[0] for e in entries]).float().cpu()  # (N, 24, 3)
@@ -81,11 +90,16 @@ def trace_bodies(result: PipelineResult, body: BodyModel, start: torch.Tensor) -
     cameras = trace.cameras[outer, 0].float().cpu()  # (N, 3)
     cx, cy, side = result.crop
     count = len(entries)
-    principal = torch.tensor([result.principal_point], dtype=torch.float32).expand(count, 2)
+    principal = torch.tensor([result.principal_point], dtype=torch.float32).expand(count + 1, 2)
     transl = crop_camera_to_image_translation(cameras, torch.tensor([[cx, cy]], dtype=torch.float32).expand(count, 2),
-                                              torch.full((count,), float(side)), result.focal_length, principal)
+                                              torch.full((count,), float(side)), result.focal_length, principal[:count])
+    final_pose = torch.from_numpy(np.concatenate([regression.global_orient, regression.body_pose])).float()
+    entries.append(TraceEntry(trace.num_outer - 1, trace.num_inner, MIRROR_AVERAGE))
+    poses = torch.cat([poses, final_pose.reshape(1, -1, 3)])
+    betas = torch.cat([betas, torch.from_numpy(regression.betas).float()[None]])
+    transl = torch.cat([transl, torch.from_numpy(regression.transl).float()[None]])
     with torch.inference_mode():
-        out = body(poses[:, 0], poses[:, 1:].reshape(count, -1), betas, transl)
+        out = body(poses[:, 0], poses[:, 1:].reshape(count + 1, -1), betas, transl)
         joints2d = perspective_project(out.joints, result.focal_length, principal)
     return TraceBodies(result.model_name, entries, poses.numpy(), update_angles_deg(poses, start).numpy(),
                        out.joints.numpy(), joints2d.numpy())

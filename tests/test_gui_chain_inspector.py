@@ -49,7 +49,8 @@ def test_stepping_the_trace_moves_the_skeleton_in_both_views(qtbot, window):
     assert widths == {3, 5}
     colors = window.viewport.plotter.actors["step_skeleton"].mapper.dataset.cell_data["bone_rgb"]
     assert len({tuple(c) for c in colors}) == 2  # the arm's colour and grey
-    # the HMR baseline's trace of the same keypoints: one pass per iteration
+    # the HMR baseline's trace of the same keypoints: one pass per iteration, shown at its last entry (the final body)
     inspector.model_box.setCurrentIndex(1)
-    assert inspector.bodies.model_name == "hmr" and inspector.entry_label.text().startswith("iteration")
+    assert inspector.bodies.model_name == "hmr" and inspector.bodies.entries[0].label == "iteration 1"
+    assert inspector.entry_label.text().startswith("final: averaged")
     assert np.allclose(skeleton.actor_points(), camera_to_yup(inspector.bodies.joints3d[-1]), atol=1e-5)

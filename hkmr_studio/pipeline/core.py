@@ -28,6 +28,7 @@ from hkmr_studio.geometry.cameras import (
     perspective_project,
     pixels_to_normalised,
 )
+from hkmr_studio.nets.mirror_average import mirror_averaged
 from hkmr_studio.nets.output import RegressorTrace
 from hkmr_studio.pipeline.detection import Box, PoseDetector, person_crop_box
 from hkmr_studio.pipeline.images import LoadedImage
@@ -218,8 +219,9 @@ class Pipeline:
         result.crop = inputs.crop
         net = self.model.net
         with torch.inference_mode():
-            out = net(inputs.landmarks.to(self.device), inputs.visibility.to(self.device),
-                      inputs.mask.to(self.device), inputs.world.to(self.device) if inputs.world is not None else None)
+            out = mirror_averaged(net, inputs.landmarks.to(self.device), inputs.visibility.to(self.device),
+                                  inputs.mask.to(self.device),
+                                  inputs.world.to(self.device) if inputs.world is not None else None)
         out_cpu = {k: getattr(out, k).float().cpu() for k in ("global_orient", "body_pose", "betas", "camera")}
         center = torch.tensor([result.crop[:2]], dtype=torch.float32)
         size = torch.tensor([result.crop[2]], dtype=torch.float32)
@@ -253,8 +255,9 @@ class Pipeline:
                 for name in ("global_orient", "body_pose", "betas", "transl")}
         weights = torch.as_tensor(kp.visibility * kp.present, dtype=torch.float32)[None]
         weights[0, sorted(pinned)] *= PINNED_WEIGHT
+        world = None if kp.world is None else torch.as_tensor(kp.world, dtype=torch.float32)[None]
         report = fitter.fit(torch.as_tensor(kp.xy, dtype=torch.float32)[None], weights, init, result.focal_length,
-                            torch.tensor([result.principal_point], dtype=torch.float32))
+                            torch.tensor([result.principal_point], dtype=torch.float32), world)
         result.fit_report = report
         if not report.ok:
             result.messages.append(f"Refinement skipped: {report.message}")

@@ -20,6 +20,7 @@ from hkmr_studio.body.keypoint_sets import PARTIAL_INPUTS
 from hkmr_studio.body.model import load_body_model
 from hkmr_studio.checkpoints import LoadedModel, load_checkpoint
 from hkmr_studio.geometry.metrics import per_joint_error, procrustes_align
+from hkmr_studio.nets.mirror_average import mirror_averaged
 from hkmr_studio.occlusion import DEGREES, OCCLUDER_KINDS
 from training.evaluation.partial import partial_batch
 from training.evaluation.testset import TestSet
@@ -30,15 +31,27 @@ Predictor = Callable[[Batch], Params]
 CHUNK = 1024
 
 
-def model_predictor(model: LoadedModel, device: torch.device) -> Predictor:
-    """A model file's network as a predictor, fed world landmarks only if its meta says it reads them."""
+def model_predictor(model: LoadedModel, device: torch.device, mirror: bool = True) -> Predictor:
+    """A model file's network as a predictor, fed world landmarks only if its meta says it reads them; with
+    `mirror`, a keypoint network's answers are mirror-averaged as the app's are (hkmr_studio.nets.mirror_average)."""
     use_world = bool(model.meta.get("uses_world_landmarks", False))
     net = model.net.to(device).eval()
 
     @torch.inference_mode()
     def predict(batch: Batch) -> Params:
-        out = regress(net, {k: v.to(device) for k, v in batch.items()}, use_world)
-        return out.global_orient.cpu(), out.body_pose.cpu(), out.betas.cpu()
+        batch = {k: v.to(device) for k, v in batch.items()}
+        if not mirror or net.input_kind != "keypoints":
+            out = regress(net, batch, use_world)
+            return out.global_orient.cpu(), out.body_pose.cpu(), out.betas.cpu()
+        with_world = batch["has_world"].bool() & use_world
+        params = [torch.empty(len(with_world), n) for n in (3, 69, 10)]
+        for rows, world in ((with_world, batch["world"]), (~with_world, None)):
+            if rows.any():
+                out = mirror_averaged(net, batch["keypoints"][rows], batch["visibility"][rows], batch["mask"][rows],
+                                      None if world is None else world[rows])
+                for target, value in zip(params, (out.global_orient, out.body_pose, out.betas), strict=True):
+                    target[rows.cpu()] = value.cpu()
+        return params[0], params[1], params[2]
 
     return predict
 
