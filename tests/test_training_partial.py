@@ -76,3 +76,24 @@ def test_partial_keypoints_keep_only_their_landmarks():
     assert coco.world is None and coco.present.sum() == 17
     with pytest.raises(ValueError, match="unknown partial input"):
         partial_keypoints(keypoints, "no_legs")
+
+
+def test_swap_scale_multiplies_how_often_left_and_right_are_swapped():
+    from training.samples.generator import SampleConfigError
+    from training.trainer.data import true_landmark_pixels
+
+    def swapped_share(scale: float) -> float:
+        config = SampleConfig(batch_size=512, seed=4, coco_fraction=0.0, partial_fraction=0.0, occluder_fraction=0.0,
+                              swap_scale=scale)
+        batch = SampleGenerator(config).batch(0)
+        true = true_landmark_pixels(batch, config.photo_px)
+        seen = normalised_to_pixels(batch["keypoints"], batch["box"][:, :2], batch["box"][:, 2])
+        # the detected left knee lies nearer the true right knee than the true left one (legs swapped)
+        swapped = (seen[:, 25] - true[:, 26]).norm(dim=1) < (seen[:, 25] - true[:, 25]).norm(dim=1)
+        return float(swapped.float().mean())
+
+    # side views put the knees close together, so a few samples read as swapped without any swap
+    none, tenfold = swapped_share(0.0), swapped_share(10.0)  # legs: MediaPipe's 2% on renders, then 20%
+    assert tenfold > none + 0.1
+    with pytest.raises(SampleConfigError, match="swap_scale"):
+        SampleConfig(swap_scale=-1.0)

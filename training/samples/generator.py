@@ -113,6 +113,7 @@ class SampleConfig:
     # corruption (corrupt=False: exact landmarks, mean visibilities, no occluders)
     corrupt: bool = True
     noise_scale: float = 1.0  # x the measured MediaPipe noise, outlier rate and swap rate
+    swap_scale: float = 1.0  # x the left/right swap rates again (MediaPipe swapped arms 4-6x as often on real video)
     occluder_fraction: float = 0.5
     hide_fraction: float = 0.1  # covered landmarks dropped (mask 0) instead of displaced
     coco_fraction: float = 0.1  # samples given as COCO-17 keypoints (no world landmarks)
@@ -142,6 +143,8 @@ class SampleConfig:
                 raise SampleConfigError(name, f"expected true or false, got {getattr(self, name)!r}")
         if self.max_overhang < 0:
             raise SampleConfigError("max_overhang", f"must be >= 0, got {self.max_overhang}")
+        if self.swap_scale < 0:
+            raise SampleConfigError("swap_scale", f"must be >= 0, got {self.swap_scale}")
 
 
 @dataclass
@@ -249,7 +252,7 @@ class SampleGenerator:
         pixels = corruption.jitter(true_px, truncated, person, stats, c.noise_scale, g)
         pixels, vis = corruption.occlude(pixels, vis, covered, person, stats, g)
         hide = covered & (torch.rand(size, NUM_LANDMARKS, generator=g) < c.hide_fraction)
-        swap = torch.rand(size, len(stats.swap_rates), generator=g) < torch.tensor(stats.swap_rates) * c.noise_scale
+        swap = torch.rand(size, len(stats.swap_rates), generator=g) < torch.tensor(stats.swap_rates) * (c.noise_scale * c.swap_scale)
         if self.world_errors is not None:  # MediaPipe's world landmarks swap sides apart from its 2D ones
             world = self.world_errors.apply(world, pitch, hips, g)
             pixels, vis, hide = corruption.swap_sides(swap, pixels, vis, hide)
