@@ -2,7 +2,9 @@
 
 Stage 1 fits the camera translation and global orientation to the torso keypoints, with a depth regulariser keeping
 the initial distance; stage 2 fits body pose, betas and orientation (translation optional) to all keypoints with a
-confidence-weighted Geman-McClure reprojection loss, a pose prior, an elbow/knee angle prior and a shape prior.
+confidence-weighted Geman-McClure reprojection loss, a pose prior, an elbow/knee angle prior, the anatomical joint
+limits (`body.joint_limits`), a shape prior, and, when given, MediaPipe's world landmarks (`fitting.world_term`) and a
+hinge that keeps the torso within FACING_TOLERANCE_DEG of the start's facing.
 The loop poses only joints and the landmarks' few vertices (`BodyLandmarks`); the mesh is built once at the end.
 
 Frames: parameters in the camera frame (OpenCV: x right, y down, z forward), metres; keypoints in image pixels.
@@ -12,6 +14,7 @@ rest weighted 0), weights (B, 33) >= 0, e.g. visibility, larger for keypoints th
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,16 +22,21 @@ from dataclasses import dataclass
 import torch
 
 from hkmr_studio.body import kinematics
+from hkmr_studio.body.facing import torso_forward
+from hkmr_studio.body.joint_limits import limit_violation
 from hkmr_studio.body.landmarks import BodyLandmarks
 from hkmr_studio.body.model import BodyModel
 from hkmr_studio.fitting.priors import elbow_knee_angle_prior, load_pose_prior
 from hkmr_studio.fitting.result import FitResult, chain_means, root_aligned_change_mm
+from hkmr_studio.fitting.world_term import world_landmark_energy
 from hkmr_studio.geometry.cameras import perspective_project
 
 #: MediaPipe indices of the shoulders and hips: what stage 1 aligns.
 TORSO_LANDMARKS = (11, 12, 23, 24)
 MIN_KEYPOINTS = 4
 PINNED_WEIGHT = 5.0
+#: The facing hinge lets the torso turn this far (degrees) from the start's facing before it costs anything.
+FACING_TOLERANCE_DEG = 45.0
 
 
 @dataclass
@@ -45,6 +53,9 @@ class SMPLifyConfig:
     pose_prior_weight: float = 4.78
     angle_prior_weight: float = 15.2
     shape_prior_weight: float = 5.0
+    limit_weight: float = 100.0  # per radian beyond a joint's anatomical limits
+    world_weight: float = 0.0  # MediaPipe's world landmarks (0: not used)
+    facing_weight: float = 0.0  # the hinge on turning beyond FACING_TOLERANCE_DEG (0: not used)
     depth_weight: float = 100.0
     fit_translation_in_body_stage: bool = True
     frozen_joints: tuple[int, ...] = ()
@@ -129,9 +140,12 @@ class SMPLify:
         self.config = config or SMPLifyConfig()
         self.landmarks = BodyLandmarks(body)
 
-    def _project(self, params: dict[str, torch.Tensor], focal: float, principal: torch.Tensor) -> torch.Tensor:
-        """(B, 33, 2) pixels of the body's landmarks under the configured camera model."""
-        points = self.landmarks(params["global_orient"], params["body_pose"], params["betas"]).landmarks
+    def _project(self, params: dict[str, torch.Tensor], focal: float, principal: torch.Tensor,
+                 points: torch.Tensor | None = None) -> torch.Tensor:
+        """(B, 33, 2) pixels of the body's landmarks under the configured camera model; `points`: the landmarks
+        (B, 33, 3) in the global orientation's frame when already computed."""
+        if points is None:
+            points = self.landmarks(params["global_orient"], params["body_pose"], params["betas"]).landmarks
         transl = params["transl"]
         if self.config.camera_model == "weak":
             # Scaled orthographic: every point at the body origin's depth (HMR's camera, s = f / tz).
@@ -146,14 +160,19 @@ class SMPLify:
         init: dict[str, torch.Tensor],
         focal_length: float,
         principal_point: torch.Tensor,
+        world: torch.Tensor | None = None,
+        held_joints: tuple[int, ...] = (),
     ) -> FitResult:
         """Fit from `init` (global_orient (B,3), body_pose (B,69), betas (B,10), transl (B,3)); inputs are not
-        modified. principal_point: (B, 2) pixels. NaN keypoints count as weight 0."""
+        modified. principal_point: (B, 2) pixels. NaN keypoints count as weight 0. world: (B, 33, 3) MediaPipe's
+        world landmarks (camera axes), used when the config weighs them. held_joints: joints kept at `init` besides
+        the config's frozen ones."""
         with single_thread_for_one_body(keypoints):
-            return self._fit(keypoints, weights, init, focal_length, principal_point)
+            return self._fit(keypoints, weights, init, focal_length, principal_point, world, held_joints)
 
     def _fit(self, keypoints: torch.Tensor, weights: torch.Tensor, init: dict[str, torch.Tensor],
-             focal_length: float, principal_point: torch.Tensor) -> FitResult:
+             focal_length: float, principal_point: torch.Tensor, world: torch.Tensor | None,
+             held_joints: tuple[int, ...]) -> FitResult:
         cfg = self.config
         finite = torch.isfinite(keypoints).all(-1)
         weights = torch.where(finite, weights.clamp_min(0), torch.zeros_like(weights))
@@ -169,9 +188,11 @@ class SMPLify:
                                 focal_length, principal_point)
         prior, note = load_pose_prior(cfg.pose_prior, params["body_pose"])
         frozen = _frozen_mask(cfg, keypoints.device)
+        frozen[list(held_joints)] = True
         iterations = self._camera_stage(params, target, weights, focal_length, principal_point)
         terms: dict[str, float] = {}
-        iterations += self._body_stage(params, target, weights, focal_length, principal_point, prior, frozen, terms)
+        iterations += self._body_stage(params, target, weights, focal_length, principal_point, prior, frozen, terms,
+                                       world)
         with torch.no_grad():
             after_2d = self._project(params, focal_length, principal_point)
         error_after = torch.where(weights > 0, (after_2d - target).norm(dim=-1), torch.full_like(weights, torch.nan))
@@ -201,12 +222,18 @@ class SMPLify:
 
     def _body_stage(self, params: dict[str, torch.Tensor], target: torch.Tensor, weights: torch.Tensor,
                     focal: float, principal: torch.Tensor, prior, frozen: torch.Tensor,
-                    terms: dict[str, float]) -> int:
+                    terms: dict[str, float], world: torch.Tensor | None) -> int:
         cfg = self.config
         names = (["global_orient", "body_pose"] + (["betas"] if cfg.fit_shape else [])
                  + (["transl"] if cfg.fit_translation_in_body_stage else []))
         init_pose = torch.cat([params["global_orient"], params["body_pose"]], dim=1).clone()
         keep = frozen.repeat_interleave(3)  # (72,)
+        use_world = world is not None and cfg.world_weight > 0
+        world_weights = weights.clamp(max=1.0)  # the user's pins weigh the 2D keypoints, not MediaPipe's 3D guess
+        with torch.no_grad():
+            start_forward = torso_forward(self.landmarks(params["global_orient"], params["body_pose"],
+                                                         params["betas"]).landmarks)
+        facing_cos = math.cos(math.radians(FACING_TOLERANCE_DEG))
         free = {k: params[k].requires_grad_(True) for k in names}
         optimizer = torch.optim.LBFGS(free.values(), lr=1.0, max_iter=cfg.body_iterations,
                                       tolerance_change=cfg.relative_tolerance, line_search_fn="strong_wolfe")
@@ -215,13 +242,20 @@ class SMPLify:
         def closure() -> torch.Tensor:
             full = torch.where(keep, init_pose, torch.cat([params["global_orient"], params["body_pose"]], dim=1))
             current = dict(params, global_orient=full[:, :3], body_pose=full[:, 3:])
-            projected = self._project(current, focal, principal)
+            points = self.landmarks(current["global_orient"], current["body_pose"], current["betas"]).landmarks
+            projected = self._project(current, focal, principal, points)
             named.update({
                 "reprojection": (weights**2 * _gmof(projected - target, cfg.sigma_px)).sum(-1),
                 "pose_prior": cfg.pose_prior_weight**2 * prior(current["body_pose"]),
                 "angle_prior": cfg.angle_prior_weight**2 * elbow_knee_angle_prior(current["body_pose"]),
+                "joint_limits": cfg.limit_weight**2 * limit_violation(current["body_pose"]).pow(2).sum((-2, -1)),
                 "shape_prior": cfg.shape_prior_weight**2 * params["betas"].pow(2).sum(-1),
             })
+            if use_world:
+                named["world_landmarks"] = cfg.world_weight**2 * world_landmark_energy(points, world, world_weights)
+            if cfg.facing_weight > 0:
+                turn = (facing_cos - (torso_forward(points) * start_forward).sum(-1)).clamp_min(0.0)
+                named["facing"] = cfg.facing_weight**2 * turn.pow(2)
             loss = sum(v.sum() for v in named.values())
             optimizer.zero_grad()
             loss.backward()
