@@ -13,7 +13,7 @@ from hkmr_studio.body.joint_limits import BODY_JOINT_NAMES, joint_angles, pose_f
 from hkmr_studio.body.kinematics import JOINT_INDEX, NUM_BODY_JOINTS
 from hkmr_studio.body.model import load_body_model
 from training.poses.families import FAMILIES, family_counts, sample_families, sample_family
-from training.poses.penetration import MAX_DEPTH, default_capsules
+from hkmr_studio.body.penetration import MAX_DEPTH, default_capsules
 
 PER_FAMILY = 48
 

@@ -1,6 +1,6 @@
 """Named pose families: a template of joint-angle ranges per family, sampled uniformly within the anatomical joint
 limits (hkmr_studio.body.joint_limits), with a global orientation that fits the family, and self-penetrating samples
-rejected on capsule proxies (training.poses.penetration).
+rejected on capsule proxies (hkmr_studio.body.penetration).
 
 Templates are written in the joint angles of `joint_limits` (degrees), for the left side: a `both_` entry gives each
 side its own draw from the same ranges, the right side mirrored (angles (x, y, z) -> (x, -y, -z)), so every sign means
@@ -28,7 +28,7 @@ from hkmr_studio.body.joint_limits import BODY_JOINT_NAMES, clamp_joint_angles, 
 from hkmr_studio.body.kinematics import NUM_BODY_JOINTS
 from hkmr_studio.geometry.rotations import axis_angle_to_matrix, matrix_to_axis_angle
 from training.mocap.library import mirror_poses
-from training.poses.penetration import MAX_DEPTH, CapsuleBody, default_capsules
+from hkmr_studio.body.penetration import MAX_DEPTH, CapsuleBody, default_capsules
 
 Range = tuple[float, float]
 #: Per joint angle x, y, z: a (low, high) range in degrees, or None for the default jitter.
