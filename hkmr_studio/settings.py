@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from hkmr_studio import strict_json
 from hkmr_studio.atomic import atomic_write_text
 from hkmr_studio.checkpoints import DEFAULT_MODEL
 from hkmr_studio.export import FORMATS
@@ -114,4 +115,5 @@ def load_settings(path: str | Path | None = None) -> tuple[Settings, str]:
 
 def save_settings(settings: Settings, path: str | Path | None = None) -> Path:
     """Write the settings atomically (a crash never leaves half a file)."""
-    return atomic_write_text(path if path is not None else settings_path(), json.dumps(asdict(settings), indent=1))
+    text = strict_json.dumps(asdict(settings), indent=1)
+    return atomic_write_text(path if path is not None else settings_path(), text)

@@ -21,11 +21,12 @@ from typing import Any
 import numpy as np
 import torch
 
+from hkmr_studio import strict_json
 from hkmr_studio.body import kinematics
+from hkmr_studio.body.keypoint_sets import MEDIAPIPE_LANDMARK_NAMES, NUM_LANDMARKS
 from hkmr_studio.body.model import BodyModel
 from hkmr_studio.geometry.checks import check_shape
 from hkmr_studio.geometry.rotations import axis_angle_to_matrix
-from hkmr_studio.body.keypoint_sets import MEDIAPIPE_LANDMARK_NAMES, NUM_LANDMARKS
 from hkmr_studio.resources import models_dir
 
 FORMAT = "hkmr-mediapipe-landmarks"
@@ -120,8 +121,8 @@ class LandmarkDefinition:
     def to_json(self, extra: dict[str, Any] | None = None) -> str:
         """The file `load_landmark_definition` reads: metadata (plus `extra` keys), then one landmark per line."""
         header = {"format": FORMAT, "version": 1, "num_vertices": self.num_vertices, **(extra or {})}
-        head = json.dumps(header, indent=1)[:-2]  # without the closing brace
-        body = ",\n".join("  " + json.dumps(lm.to_json()) for lm in self.landmarks)
+        head = strict_json.dumps(header, indent=1)[:-2]  # without the closing brace
+        body = ",\n".join("  " + strict_json.dumps(lm.to_json()) for lm in self.landmarks)
         return f'{head},\n "landmarks": [\n{body}\n ]\n}}\n'
 
 

@@ -9,10 +9,11 @@ about X on the way in and the FBX exporter turns them back to Y up (its default 
 
 from __future__ import annotations
 
-import json
 import sys
 
 import numpy as np
+
+from hkmr_studio import strict_json
 
 #: Y-up (x, y, z) -> Blender Z-up (x, -z, y).
 _TO_BLENDER = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
@@ -112,7 +113,7 @@ def _read(fbx_path: str) -> None:
         for v in mesh.data.vertices:
             weight_sums[v.index] = sum(g.weight for g in v.groups)
         summary["weight_sum_min"], summary["weight_sum_max"] = float(weight_sums.min()), float(weight_sums.max())
-    print("FBX-SUMMARY " + json.dumps(summary))
+    print("FBX-SUMMARY " + strict_json.dumps(summary))
 
 
 if __name__ == "__main__":

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import io
-import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from hkmr_studio import __version__
+from hkmr_studio import __version__, strict_json
 from hkmr_studio.atomic import atomic_write_bytes, atomic_write_text
 from hkmr_studio.body import kinematics
 from hkmr_studio.pipeline.core import BodyEstimate, PipelineResult
@@ -72,7 +71,7 @@ def params_dict(result: PipelineResult, which: str = "best") -> dict[str, Any]:
 
 
 def write_params_json(path: str | Path, result: PipelineResult, which: str = "best") -> Path:
-    return atomic_write_text(path, json.dumps(params_dict(result, which), indent=1))
+    return atomic_write_text(path, strict_json.dumps(params_dict(result, which), indent=1))
 
 
 def write_params_npz(path: str | Path, result: PipelineResult, which: str = "best") -> Path:
@@ -81,7 +80,7 @@ def write_params_npz(path: str | Path, result: PipelineResult, which: str = "bes
     arrays = {k: np.asarray(v) for k, v in data.items() if k in {"betas", "global_orient", "body_pose", "transl",
                                                                  "joints3d", "joints2d"}}
     arrays["vertices"] = select_body(result, which).vertices
-    arrays["metadata_json"] = np.array(json.dumps({k: v for k, v in data.items() if k not in arrays}))
+    arrays["metadata_json"] = np.array(strict_json.dumps({k: v for k, v in data.items() if k not in arrays}))
     buffer = io.BytesIO()
     np.savez_compressed(buffer, **arrays)
     return atomic_write_bytes(path, buffer.getvalue())

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from hkmr_studio import strict_json
 from hkmr_studio.atomic import atomic_write_text
 from hkmr_studio.body.keypoint_sets import (  # noqa: F401  (re-exported: the pipeline's public names)
     COCO17_FROM_MEDIAPIPE33,
@@ -91,7 +92,8 @@ def load_keypoints_json(
 
 
 def save_keypoints_json(path: str | Path, keypoints: Keypoints2D, image_size: tuple[int, int] | None = None) -> Path:
-    """Write MediaPipe-33 JSON in pixels (absent landmarks as null) atomically; `load_keypoints_json` reads it back."""
+    """Write MediaPipe-33 JSON in pixels (absent landmarks as null; world landmarks when all finite) atomically;
+    `load_keypoints_json` reads it back."""
     landmarks = [
         {"name": name, "x": float(x), "y": float(y), "visibility": float(v)} if present else None
         for name, (x, y), v, present in zip(
@@ -102,9 +104,9 @@ def save_keypoints_json(path: str | Path, keypoints: Keypoints2D, image_size: tu
     if image_size is not None:
         document["image_size"] = [int(image_size[0]), int(image_size[1])]
     document["landmarks"] = landmarks
-    if keypoints.world is not None:
+    if keypoints.world is not None and np.isfinite(keypoints.world).all():  # else left out: the file stays loadable
         document["world_landmarks"] = [{"x": float(x), "y": float(y), "z": float(z)} for x, y, z in keypoints.world]
-    return atomic_write_text(path, json.dumps(document, indent=1) + "\n")
+    return atomic_write_text(path, strict_json.dumps(document, indent=1) + "\n")
 
 
 def _checked_array(value: Any, shape: tuple[int, ...], dtype: type, name: str) -> np.ndarray:
