@@ -7,7 +7,8 @@ from pathlib import Path
 
 import cv2
 
-from hkmr_studio.atomic import atomic_write_bytes
+from hkmr_studio import strict_json
+from hkmr_studio.atomic import atomic_write_bytes, atomic_write_text
 from hkmr_studio.export import DEFAULT_FORMATS
 from hkmr_studio.export.fbx import FbxExportError
 from hkmr_studio.export.files import export_file_name, write_export
@@ -22,22 +23,46 @@ from hkmr_studio.render.overlay import MeshRenderer
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
 
 
+REPORT_NAME = "report.json"
+REPORT_FORMAT = "hkmr-studio-infer-report/1"
+
+
 @dataclass
 class BatchReport:
-    """What happened to each input: paths written per image, and the images skipped with the reason."""
+    """What happened to each input: paths written per image (and the recovered body's facing check), the images with
+    a person but no body the app could trust (`PipelineResult.refused`), and the images skipped, with the reason."""
 
     written: dict[Path, list[Path]] = field(default_factory=dict)
+    facing: dict[Path, dict[str, object]] = field(default_factory=dict)
+    not_recovered: dict[Path, str] = field(default_factory=dict)
     no_person: dict[Path, str] = field(default_factory=dict)
     unreadable: dict[Path, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
 
     @property
     def processed(self) -> int:
-        return len(self.written) + len(self.no_person)
+        return len(self.written) + len(self.not_recovered) + len(self.no_person)
 
     def summary(self, out_dir: Path) -> str:
-        return (f"{self.processed + len(self.unreadable)} images: {len(self.written)} bodies recovered, "
-                f"{len(self.no_person)} without a person, {len(self.unreadable)} unreadable; outputs in {out_dir}")
+        total = self.processed + len(self.unreadable)
+        return (f"{_count(total, 'image')}: {_count(len(self.written), 'body', 'bodies')} recovered, "
+                f"{len(self.not_recovered)} could not be recovered, {len(self.no_person)} without a person, "
+                f"{len(self.unreadable)} unreadable; outputs in {out_dir}")
+
+    def to_json(self) -> dict[str, object]:
+        """The report as `REPORT_NAME` holds it: one entry per input with its status ("recovered", "not_recovered",
+        "no_person" or "unreadable"), message, files written and facing check."""
+        images: list[dict[str, object]] = [
+            {"image": str(path), "status": "recovered", "outputs": [str(f) for f in files],
+             "facing": self.facing.get(path)} for path, files in self.written.items()]
+        for status, entries in (("not_recovered", self.not_recovered), ("no_person", self.no_person),
+                                ("unreadable", self.unreadable)):
+            images += [{"image": str(path), "status": status, "message": message} for path, message in entries.items()]
+        return {"format": REPORT_FORMAT, "images": images, "warnings": list(self.warnings)}
+
+
+def _count(n: int, one: str, many: str | None = None) -> str:
+    return f"{n} {one if n == 1 else many or one + 's'}"
 
 
 def collect_images(inputs: list[str | Path]) -> list[Path]:
@@ -82,7 +107,8 @@ def run_batch(
     refine: bool = False,
     progress: bool = True,
 ) -> BatchReport:
-    """Process every image; unreadable files and photos without a person are reported, never fatal."""
+    """Process every image; unreadable files, photos without a person and people without a trustworthy body are
+    reported, never fatal. Writes `REPORT_NAME` into `out_dir` last."""
     from tqdm import tqdm
 
     out_dir = Path(out_dir)
@@ -100,8 +126,12 @@ def run_batch(
             result = pipeline.run(image, box=box, keypoints=keypoints, refine=refine)
             report.warnings += [f"{path.name}: {m}" for m in result.messages if f"{path.name}: {m}" not in report.warnings]
             if not result.found:
-                report.no_person[path] = result.message
+                (report.not_recovered if result.refused else report.no_person)[path] = result.message
                 continue
+            if result.facing is not None:
+                report.facing[path] = result.facing.to_json()
+                if result.facing.flagged:
+                    report.warnings.append(f"{path.name}: {result.facing.message}")
             try:
                 report.written[path] = write_outputs(result, pipeline, renderer, out_dir, _unique_stem(path, used),
                                                      formats)
@@ -110,4 +140,5 @@ def run_batch(
                 report.written[path] = []
     finally:
         renderer.close()
+    atomic_write_text(out_dir / REPORT_NAME, strict_json.dumps(report.to_json(), indent=1))
     return report

@@ -10,6 +10,8 @@ from hkmr_studio.checkpoints import DEFAULT_MODEL
 from hkmr_studio.export import DEFAULT_FORMATS, FORMATS
 
 SUBCOMMANDS = ("doctor", "infer", "bench")
+#: `infer`'s exit status when a photo showed a person but no body could be recovered (the others are still written).
+NOT_RECOVERED_EXIT = 3
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -18,7 +20,10 @@ def _build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--body", help="a SMPL-format body file (.pkl/.npz) instead of the embedded open body")
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("doctor", help="report the body model, device, MediaPipe models, display and versions")
-    infer = sub.add_parser("infer", help="recover bodies from photos without a window")
+    infer = sub.add_parser("infer", help="recover bodies from photos without a window",
+                           epilog="Writes report.json (every photo's status) into --out. Exit status: 0 done, 1 "
+                                  "nothing could be read, 2 bad arguments or model, 3 a person without a body that "
+                                  "could be recovered (see report.json).")
     infer.add_argument("inputs", nargs="+", help="image files and folders of images")
     infer.add_argument("--out", required=True, help="folder for overlays, parameters and meshes")
     infer.add_argument("--model", default=DEFAULT_MODEL, help="a shipped model name (hkmr, hmr) or a model file")
@@ -29,7 +34,7 @@ def _build_parser() -> argparse.ArgumentParser:
                        help=f"comma-separated outputs besides the overlay PNG: {','.join(FORMATS)}")
     infer.add_argument("--device", default="auto", choices=["auto", "cpu", "gpu"])
     bench = sub.add_parser("bench", help="print speed benchmarks measured on this machine")
-    bench.add_argument("what", choices=["regressors", "fitting", "pipeline"], help="which benchmark")
+    bench.add_argument("what", choices=["regressors", "fitting", "pipeline", "edits"], help="which benchmark")
     bench.add_argument("--device", default=None, help="torch device (default: CPU, and the GPU too when present)")
     return parser
 
@@ -81,12 +86,16 @@ def _infer(args: argparse.Namespace) -> int:
         print(f"skipped {path}: {reason}")
     for path, reason in report.no_person.items():
         print(f"no person in {path}: {reason}")
+    for path, reason in report.not_recovered.items():
+        print(f"no body for {path}: {reason}")
     for line in report.warnings:
         print(f"note: {line}")
     for path, files in report.written.items():
         print(f"{path} -> {', '.join(f.name for f in files)}")
     print(report.summary(Path(args.out)))
-    return 0 if report.processed else 1
+    if not report.processed:
+        return 1
+    return NOT_RECOVERED_EXIT if report.not_recovered else 0
 
 
 def _names_a_command(argv: list[str]) -> bool:
@@ -127,6 +136,10 @@ def main(argv: list[str] | None = None) -> int:
             from hkmr_studio.bench import pipeline
 
             print(pipeline.run())
+        elif args.what == "edits":
+            from hkmr_studio.bench import edits
+
+            print(edits.run())
         else:
             from hkmr_studio.bench import fitting
 

@@ -34,7 +34,10 @@ def test_folder_with_bad_files_processes_the_photo_and_reports_the_rest(mixed_fo
     assert "skipped" in printed and "empty.jpg" in printed and "corrupt.png" in printed
     assert "no person in" in printed and "wall.png" in printed
     assert "UNTRAINED" in printed
-    assert "4 images: 1 bodies recovered, 1 without a person, 2 unreadable" in printed
+    assert "4 images: 1 body recovered, 0 could not be recovered, 1 without a person, 2 unreadable" in printed
+    report = json.loads((out / "report.json").read_text())
+    assert {entry["image"].split("/")[-1]: entry["status"] for entry in report["images"]} == {
+        "person.jpg": "recovered", "wall.png": "no_person", "empty.jpg": "unreadable", "corrupt.png": "unreadable"}
     params = json.loads((out / "person_params.json").read_text())
     assert len(params["joints3d"]) == 24 and len(params["body_pose"]) == 23 and len(params["betas"]) == 10
     assert params["keypoints"]["source"] == "mediapipe" and params["model_trained"] is False
@@ -57,10 +60,11 @@ def test_missing_model_and_bad_arguments_say_what_to_do(tmp_path, capsys):
     assert "unknown --format stl" in capsys.readouterr().err
 
 
-def test_refine_fits_the_body_to_the_detected_keypoints(tmp_path, capsys, untrained_model_path):
-    """Even from an untrained regressor's start, SMPLify pulls the body onto the keypoints MediaPipe found."""
+def test_refine_fits_the_body_to_the_detected_keypoints(tmp_path, capsys):
+    """From the shipped model's body, SMPLify pulls the body onto the keypoints MediaPipe found (from an untrained
+    one's it is discarded: the fit passes the limbs through each other)."""
     out = tmp_path / "out"
-    assert main(["infer", str(SAMPLE_PHOTO), "--out", str(out), "--model", str(untrained_model_path), "--refine"]) == 0
+    assert main(["infer", str(SAMPLE_PHOTO), "--out", str(out), "--refine"]) == 0
     params = json.loads((out / f"{SAMPLE_PHOTO.stem}_params.json").read_text())
     assert params["result"] == "fit"
     joints2d = np.array(params["joints2d"])

@@ -66,6 +66,10 @@ def params_dict(result: PipelineResult, which: str = "best") -> dict[str, Any]:
             "visibility": kp.visibility.tolist(),
             "present": kp.present.tolist(),
         },
+        "facing": None if result.facing is None else {
+            **result.facing.to_json(), "flipped": result.flipped,
+            "other_way": None if result.other_way is None or result.other_way.best is None
+            else _body_dict(result.other_way.best)},
         "timings_s": dict(result.timings),
     }
 

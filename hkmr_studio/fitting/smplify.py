@@ -29,7 +29,8 @@ from hkmr_studio.body.model import BodyModel
 from hkmr_studio.fitting.priors import elbow_knee_angle_prior, load_pose_prior
 from hkmr_studio.fitting.result import FitResult, chain_means, root_aligned_change_mm
 from hkmr_studio.fitting.world_term import world_landmark_energy
-from hkmr_studio.geometry.cameras import perspective_project
+from hkmr_studio.geometry.cameras import DEFAULT_CROP_SIZE_PX, perspective_project
+from hkmr_studio.geometry.crops import crop_boxes_from_points
 
 #: MediaPipe indices of the shoulders and hips: what stage 1 aligns.
 TORSO_LANDMARKS = (11, 12, 23, 24)
@@ -56,12 +57,24 @@ class SMPLifyConfig:
     limit_weight: float = 100.0  # per radian beyond a joint's anatomical limits
     world_weight: float = 0.0  # MediaPipe's world landmarks (0: not used)
     facing_weight: float = 0.0  # the hinge on turning beyond FACING_TOLERANCE_DEG (0: not used)
+    crop_pixels: bool = False  # measure 2D residuals in pixels of a 224 px person crop (SPIN's scale)
     depth_weight: float = 100.0
     fit_translation_in_body_stage: bool = True
     frozen_joints: tuple[int, ...] = ()
     frozen_chains: tuple[str, ...] = ()
     relative_tolerance: float = 1e-4
     return_vertices: bool = False
+
+
+def refine_config(**overrides: object) -> SMPLifyConfig:
+    """Settings for Refine (SMPLify from the regressor's body): residuals in a 224 px person crop's pixels, the scale
+    SPIN's weights were set for (in a photo's pixels a large person's keypoints outweigh every prior and the fit
+    chases MediaPipe's noise); a pull toward the regressor's pose rather than the pose library's; MediaPipe's world
+    landmarks; and the facing hinge. The weights were chosen on every fifth view of the real benchmark
+    (`python -m training evaluate --real --refine` reports all views)."""
+    settings = {"camera_iterations": 20, "body_iterations": 60, "crop_pixels": True, "pose_prior": "init",
+                "pose_prior_weight": 20.0, "world_weight": 5.0, "facing_weight": 100.0}
+    return SMPLifyConfig(**{**settings, **overrides})
 
 
 def drag_refit_config(**overrides: object) -> SMPLifyConfig:
@@ -104,8 +117,9 @@ def _frozen_mask(config: SMPLifyConfig, device: torch.device) -> torch.Tensor:
     return frozen
 
 
-def _degenerate_reason(keypoints: torch.Tensor, weights: torch.Tensor) -> str:
-    """Why the keypoints cannot constrain a body, or "" when they can (checked per sample, first failure wins)."""
+def degenerate_keypoints_reason(keypoints: torch.Tensor, weights: torch.Tensor) -> str:
+    """Why (B, K, 2) pixel keypoints with (B, K) weights cannot constrain a body, or "" when they can (checked per
+    sample, the first failure wins): too few with weight > 0, or those on one point or one line."""
     for b in range(keypoints.shape[0]):
         used = weights[b] > 0
         if int(used.sum()) < MIN_KEYPOINTS:
@@ -182,7 +196,7 @@ class SMPLify:
             before_2d = self._project(params, focal_length, principal_point)
             before_joints = self.body.joints_only(params["global_orient"], params["body_pose"], params["betas"])
         error_before = torch.where(weights > 0, (before_2d - target).norm(dim=-1), torch.full_like(weights, torch.nan))
-        reason = _degenerate_reason(target, weights)
+        reason = degenerate_keypoints_reason(target, weights)
         if reason:
             return self._result("degenerate", reason, params, error_before, error_before, before_joints, 0, {},
                                 focal_length, principal_point)
@@ -229,6 +243,9 @@ class SMPLify:
         init_pose = torch.cat([params["global_orient"], params["body_pose"]], dim=1).clone()
         keep = frozen.repeat_interleave(3)  # (72,)
         use_world = world is not None and cfg.world_weight > 0
+        residual_scale = torch.ones(target.shape[0], 1, 1, dtype=target.dtype)
+        if cfg.crop_pixels:
+            residual_scale = (DEFAULT_CROP_SIZE_PX / crop_boxes_from_points(target, weights > 0)[:, 2])[:, None, None]
         world_weights = weights.clamp(max=1.0)  # the user's pins weigh the 2D keypoints, not MediaPipe's 3D guess
         with torch.no_grad():
             start_forward = torso_forward(self.landmarks(params["global_orient"], params["body_pose"],
@@ -245,7 +262,7 @@ class SMPLify:
             points = self.landmarks(current["global_orient"], current["body_pose"], current["betas"]).landmarks
             projected = self._project(current, focal, principal, points)
             named.update({
-                "reprojection": (weights**2 * _gmof(projected - target, cfg.sigma_px)).sum(-1),
+                "reprojection": (weights**2 * _gmof((projected - target) * residual_scale, cfg.sigma_px)).sum(-1),
                 "pose_prior": cfg.pose_prior_weight**2 * prior(current["body_pose"]),
                 "angle_prior": cfg.angle_prior_weight**2 * elbow_knee_angle_prior(current["body_pose"]),
                 "joint_limits": cfg.limit_weight**2 * limit_violation(current["body_pose"]).pow(2).sum((-2, -1)),

@@ -32,8 +32,9 @@ GPU_OUT_OF_MEMORY = "The GPU ran out of memory, so HKMR Studio switched the devi
 @dataclass(frozen=True)
 class Request:
     """One pipeline run. model: shipped name or checkpoint path; device: auto | cpu | gpu; body_path: None for the
-    embedded body; keypoints: given instead of detection (pixels of `image`). refit_from: an analysis whose regression
-    SMPLify starts from, fitting `keypoints` (the user's edits) with `pinned` MediaPipe indices weighted more."""
+    embedded body; keypoints: given instead of detection (pixels of `image`). refit_from: an analysis whose body
+    SMPLify starts from, fitting `keypoints` (the user's edits) with `pinned` MediaPipe indices weighted more.
+    flip_from: an analysis to show the other way round (`Pipeline.flip`)."""
 
     image: LoadedImage
     model: str
@@ -43,6 +44,7 @@ class Request:
     keypoints: Keypoints2D | None = None
     refit_from: Analysis | None = None
     pinned: frozenset[int] = frozenset()
+    flip_from: Analysis | None = None
 
     @property
     def pipeline_key(self) -> tuple[str, str, str | None]:
@@ -120,6 +122,11 @@ class Engine:
             yield "Refitting to the edited keypoints…"
             pipeline = self.pipeline_for(request)
             result = pipeline.refit(request.refit_from.result, request.keypoints, request.pinned)
+        elif request.flip_from is not None:
+            yield "Turning the body round…"
+            pipeline = self.pipeline_for(request)
+            base = request.flip_from.result
+            result = base.other_way if base.other_way is not None else pipeline.flip(base)
         else:
             yield "Loading the models…"
             load_triton_before_opengl()  # MediaPipe creates an OpenGL context when a display exists (see llvm_guard)

@@ -1,11 +1,14 @@
-"""Non-blocking messages above the views: the latest few, coloured by the most serious, until dismissed."""
+"""Non-blocking messages above the views: the latest few, coloured by the most serious, until dismissed; and the
+facing banner, shown while the current body may face the wrong way, with its Flip button."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QToolButton, QWidget
+from collections.abc import Callable
 
-from hkmr_studio.gui.state import Level, Message, StudioState
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QToolButton, QWidget
+
+from hkmr_studio.gui.state import Document, Level, Message, StudioState
 
 MAX_MESSAGES = 4
 _STYLE = {
@@ -58,3 +61,42 @@ class MessageBanner(QFrame):
     def clear(self) -> None:
         self._messages = []
         self.setVisible(False)
+
+
+class FacingBanner(QFrame):
+    """Says when the current body may face the wrong way (its facing check is flagged) or is shown the other way
+    round, with a Flip button that calls `flip`."""
+
+    def __init__(self, state: StudioState, flip: Callable[[], None], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._state = state
+        self._label = QLabel()
+        self._label.setWordWrap(True)
+        self.flip_button = QPushButton("Flip")
+        self.flip_button.setToolTip("Show the body turned round, with left and right swapped (again to turn back)")
+        self.flip_button.clicked.connect(flip)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(10, 6, 6, 6)
+        layout.addWidget(self._label, 1)
+        layout.addWidget(self.flip_button, 0, Qt.AlignmentFlag.AlignTop)
+        background, foreground = _STYLE[Level.WARNING]
+        self.setStyleSheet(f"FacingBanner {{ background: {background}; border: 1px solid {foreground}; "
+                           f"border-radius: 4px; }} QLabel {{ color: {foreground}; }}")
+        self.setVisible(False)
+        state.current_changed.connect(self._show)
+        state.document_changed.connect(lambda document: self._show(document) if document is state.current else None)
+
+    def text(self) -> str:
+        return self._label.text()
+
+    def _show(self, document: Document | None) -> None:
+        result = document.analysis.result if document is not None and document.analysis is not None else None
+        if result is None or not result.found or result.facing is None:
+            self.setVisible(False)
+        elif result.flipped:
+            self._label.setText(f"{_MARK[Level.INFO]}  Shown the other way round: left and right of the keypoints "
+                                "are swapped. Flip turns it back.")
+            self.setVisible(True)
+        else:
+            self._label.setText(f"{_MARK[Level.WARNING]}  {result.facing.message}")
+            self.setVisible(result.facing.flagged)

@@ -19,6 +19,7 @@ from hkmr_studio.gui.analysis import Analysis, Engine, Request, explain_error, i
 from hkmr_studio.gui.keypoint_edits import KeypointState
 from hkmr_studio.gui.state import Document, Level, Status, StudioState
 from hkmr_studio.gui.workers import SerialWorkers, WorkerError, reporting
+from hkmr_studio.pipeline.core import PipelineResult
 from hkmr_studio.pipeline.images import LoadedImage
 
 log = logging.getLogger(__name__)
@@ -28,7 +29,14 @@ def settled_status(document: Document) -> Status:
     """The status a document has when nothing runs for it: what its latest analysis found."""
     if document.analysis is None:
         return Status.NEW
-    return Status.DONE if document.analysis.result.found else Status.NO_PERSON
+    return _status(document.analysis.result)
+
+
+def _status(result: PipelineResult) -> Status:
+    """What a finished run found: a body, a person without a body the app can trust, or no person."""
+    if result.found:
+        return Status.DONE
+    return Status.NOT_RECOVERED if result.refused else Status.NO_PERSON
 
 
 class InferenceController(QObject):
@@ -64,10 +72,10 @@ class InferenceController(QObject):
         self._submit(document, request, stop_running)
 
     def refit(self, document: Document, base: Analysis, edit: KeypointState) -> None:
-        """Refit `base`'s regression to the edited keypoints in the background. The latest edit wins: a running job
+        """Refit `base`'s body to the edited keypoints in the background. The latest edit wins: a running job
         is stopped at its next stage and this refit starts when it ends, replacing any refit still waiting."""
         request = replace(base.request, image=base.image, refine=False, keypoints=edit.keypoints, refit_from=base,
-                          pinned=edit.pinned)
+                          flip_from=None, pinned=edit.pinned)
         self._submit(document, request, stop_running=True)
 
     def restore(self, document: Document, analysis: Analysis) -> None:
@@ -89,6 +97,16 @@ class InferenceController(QObject):
         self._waiting = (document, request)
         if stop_running:
             self._running[1].quit()
+
+    def flip_current(self) -> None:
+        """Show the current document's body the other way round (`Pipeline.flip`); again to turn it back."""
+        document = self._state.current
+        if document is None or document.analysis is None or not document.analysis.result.found:
+            self._state.notify(Level.INFO, "Open a photo with a recovered body first; Flip turns that body round.")
+            return
+        base = document.analysis
+        self._submit(document, replace(base.request, image=base.image, refine=False, refit_from=None, flip_from=base),
+                     stop_running=True)
 
     def refine_current(self) -> None:
         document = self._state.current
@@ -134,8 +152,8 @@ class InferenceController(QObject):
         for text in result.messages:
             self._state.notify(Level.WARNING, text)
         if not result.found:
-            self._state.notify(Level.WARNING, result.message)
-        self._state.update(document, analysis=analysis, status=Status.DONE if result.found else Status.NO_PERSON,
+            self._state.notify(Level.ERROR if result.refused else Level.WARNING, result.message)
+        self._state.update(document, analysis=analysis, status=_status(result),
                            message="" if result.found else result.message)
         self.analysed.emit(document)
 

@@ -16,19 +16,7 @@ from psygnal import Signal
 
 from hkmr_studio.gui.analysis import Analysis
 from hkmr_studio.pipeline.keypoints import MEDIAPIPE_LANDMARK_NAMES, Keypoints2D
-
-
-def _carried(names: dict[str, tuple[str, ...]]) -> dict[int, tuple[int, ...]]:
-    index = MEDIAPIPE_LANDMARK_NAMES.index
-    return {index(lead): tuple(index(n) for n in rest) for lead, rest in names.items()}
-
-
-#: MediaPipe index -> the indices that move with it (same hand, foot or face).
-CARRIED_ALONG = _carried({
-    **{f"{side}_wrist": tuple(f"{side}_{n}" for n in ("pinky", "index", "thumb")) for side in ("left", "right")},
-    **{f"{side}_ankle": (f"{side}_heel", f"{side}_foot_index") for side in ("left", "right")},
-    "nose": tuple(n for n in MEDIAPIPE_LANDMARK_NAMES[1:11]),
-})
+from hkmr_studio.pipeline.local_edits import moved_keypoints
 
 
 @dataclass(frozen=True, eq=False)
@@ -74,15 +62,9 @@ class KeypointEdits:
         return self._index < len(self._states) - 1
 
     def move(self, index: int, xy: tuple[float, float]) -> None:
-        """Put keypoint `index` at pixel `xy`, with the landmarks it carries along (CARRIED_ALONG) shifted as much; a
-        keypoint the user placed counts as seen (visibility 1)."""
+        """Put keypoint `index` at pixel `xy`, with the landmarks it carries along (`local_edits.moved_keypoints`)."""
         self._check(index)
-        kp = self.current.keypoints
-        points, visibility, present = kp.xy.copy(), kp.visibility.copy(), kp.present.copy()
-        carried = [i for i in CARRIED_ALONG.get(index, ()) if present[i]]
-        points[carried] += np.asarray(xy) - points[index]
-        points[index], visibility[index], present[index] = xy, 1.0, True
-        self._push(replace(self.current, keypoints=_user_keypoints(kp, points, visibility, present)))
+        self._push(replace(self.current, keypoints=moved_keypoints(self.current.keypoints, index, xy)))
 
     def set_visible(self, index: int, visible: bool) -> None:
         """Mark keypoint `index` seen (visibility 1) or not visible (visibility 0: SMPLify ignores it)."""

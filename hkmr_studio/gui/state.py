@@ -23,6 +23,7 @@ class Status(Enum):
     RUNNING = "analysing"
     DONE = "body recovered"
     NO_PERSON = "no person found"
+    NOT_RECOVERED = "could not recover a body"
     FAILED = "failed"
 
 

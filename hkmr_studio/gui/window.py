@@ -27,7 +27,7 @@ from hkmr_studio.batch import IMAGE_SUFFIXES, collect_images
 from hkmr_studio.export import FORMATS
 from hkmr_studio.export.files import export_file_name
 from hkmr_studio.gui.analysis_docks import AnalysisDocks
-from hkmr_studio.gui.banner import MessageBanner
+from hkmr_studio.gui.banner import FacingBanner, MessageBanner
 from hkmr_studio.gui.capture import VideoSource
 from hkmr_studio.gui.exporter import ExportController
 from hkmr_studio.gui.filmstrip import Filmstrip
@@ -82,6 +82,7 @@ class MainWindow(QMainWindow):
         self.garbage_collector.start()
 
         self.banner = MessageBanner(self.state)
+        self.facing_banner = FacingBanner(self.state, self.inference.flip_current)
         self.image_view = ImageView(self.state)
         self.overlay_controls = OverlayControls(self.state.view, self.image_view)
         self.viewport = BodyViewport(self.state)
@@ -130,6 +131,7 @@ class MainWindow(QMainWindow):
         layout = QVBoxLayout(central)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(self.banner)
+        layout.addWidget(self.facing_banner)
         layout.addWidget(splitter, 1)
         layout.addWidget(self.filmstrip)
         self.setCentralWidget(central)
@@ -162,6 +164,8 @@ class MainWindow(QMainWindow):
                                            "Run the model on the photo again")
         self.refine_action = self._action("&Refine (SMPLify)", self.inference.refine_current, "Ctrl+Shift+R",
                                           "Fit the body to the keypoints with SMPLify, starting from the model's body")
+        self.flip_action = self._action("&Flip Facing", self.inference.flip_current, "Ctrl+Shift+F",
+                                        "Show the body turned round, with left and right swapped")
         self.undo_action = self._action("&Undo Keypoint Edit", self.keypoint_editor.undo,
                                         QKeySequence.StandardKey.Undo, "Undo the last keypoint move, hide or pin")
         self.redo_action = self._action("&Redo Keypoint Edit", self.keypoint_editor.redo, "Ctrl+Shift+Z",
@@ -210,7 +214,7 @@ class MainWindow(QMainWindow):
         view_menu.addActions(list(self.view_actions.values()))
         view_menu.addAction(self.screenshot_action)
         body_menu = bar.addMenu("&Body")
-        body_menu.addActions([self.analyse_action, self.refine_action])
+        body_menu.addActions([self.analyse_action, self.refine_action, self.flip_action])
         live_menu = bar.addMenu("&Live")
         live_menu.addActions([self.live_start_action, self.live_stop_action, self.freeze_action])
         help_menu = bar.addMenu("&Help")
@@ -434,7 +438,8 @@ class MainWindow(QMainWindow):
             return
         analysis = document.analysis if document is not None else None
         found = analysis is not None and analysis.result.found
-        for action in [*self.export_actions.values(), self.export_all_action, self.refine_action]:
+        for action in [*self.export_actions.values(), self.export_all_action, self.refine_action,
+                       self.flip_action]:
             action.setEnabled(found)
         self.close_action.setEnabled(document in self.state.documents)
         self.analyse_action.setEnabled(document is not None)

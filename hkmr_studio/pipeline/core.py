@@ -10,6 +10,7 @@ length `cameras.assumed_focal_length` (the image diagonal) and its principal poi
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,18 +20,25 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from hkmr_studio.body.facing import torso_forward
+from hkmr_studio.body.landmarks import landmarks_from_body
 from hkmr_studio.body.model import BodyModel, load_body_model
 from hkmr_studio.checkpoints import DEFAULT_MODEL, LoadedModel, load_checkpoint
-from hkmr_studio.fitting.smplify import PINNED_WEIGHT, SMPLify, SMPLifyConfig, drag_refit_config
+from hkmr_studio.fitting.plausibility import PlausibilityCheck
+from hkmr_studio.fitting.priors import load_pose_prior
+from hkmr_studio.fitting.smplify import PINNED_WEIGHT, SMPLify, drag_refit_config, refine_config
 from hkmr_studio.geometry.cameras import (
     assumed_focal_length,
     crop_camera_to_image_translation,
     perspective_project,
     pixels_to_normalised,
 )
+from hkmr_studio.geometry.rotations import axis_angle_to_matrix, matrix_to_axis_angle
 from hkmr_studio.nets.mirror_average import mirror_averaged
 from hkmr_studio.nets.output import RegressorTrace
+from hkmr_studio.pipeline import guards, local_edits
 from hkmr_studio.pipeline.detection import Box, PoseDetector, person_crop_box
+from hkmr_studio.pipeline.facing_check import FacingCheck, check_facing, swap_sides
 from hkmr_studio.pipeline.images import LoadedImage
 from hkmr_studio.pipeline.keypoints import Keypoints2D
 
@@ -65,11 +73,13 @@ class BodyEstimate:
 
 @dataclass
 class PipelineResult:
-    """Everything one run produced; `found` False means no person (see `message`), and the rest may be empty."""
+    """Everything one run produced; `found` False means no body (see `message`), and the rest may be empty: no
+    person, or, when `refused`, a person whose keypoints or body failed the checks of `pipeline.guards`."""
 
     image: LoadedImage
     found: bool
     message: str = ""
+    refused: bool = False
     keypoints: Keypoints2D | None = None
     mask: np.ndarray | None = None
     crop: tuple[float, float, float] | None = None  # (centre x, centre y, side) pixels
@@ -82,6 +92,9 @@ class PipelineResult:
     trace: RegressorTrace | None = None
     fit: BodyEstimate | None = None
     fit_report: object | None = None  # hkmr_studio.fitting's result when refined
+    facing: FacingCheck | None = None  # the best body's facing against the keypoints' evidence
+    flipped: bool = False  # the keypoints are read the other way round (`Pipeline.flip`)
+    other_way: PipelineResult | None = None  # the flipped result, ready when the facing check is flagged
     timings: dict[str, float] = field(default_factory=dict)
     messages: list[str] = field(default_factory=list)
 
@@ -132,6 +145,7 @@ class Pipeline:
         self._detector: PoseDetector | None = None
         self._fitter: SMPLify | None = None
         self._drag_fitter: SMPLify | None = None
+        self._plausibility: PlausibilityCheck | None = None
 
     @property
     def model(self) -> LoadedModel:
@@ -181,34 +195,80 @@ class Pipeline:
             keypoints, result.mask = detection.keypoints, detection.mask
         result.keypoints = keypoints
         if keypoints.visible().sum() < 4:
-            result.message = ("Too few keypoints are visible to recover a body (fewer than 4). Use a photo that shows "
-                              "more of the person, or add keypoints by hand.")
-            return result
+            return _refused(result, "too few keypoints are visible (fewer than 4). Use a photo that shows more of "
+                                    "the person, or add keypoints by hand")
+        if reason := guards.keypoints_reason(keypoints):
+            return _refused(result, reason)
         with timer("regress"):
             params = self._regress(result)
+        if reason := guards.crop_reason(result.crop[2]):
+            return _refused(result, reason)
         with timer("mesh"):
-            result.regression = self._body_estimate(result, params)
-        result.found = True
+            regression = self._body_estimate(result, params)
+        if reason := guards.body_reason(dataclasses.asdict(regression)):
+            return _refused(result, reason)
+        result.regression, result.found = regression, True
         if refine:
             with timer("refine"):
-                if self._fitter is None:  # a one-off refine can afford more iterations than an interactive refit
-                    self._fitter = SMPLify(self.body, SMPLifyConfig(camera_iterations=20, body_iterations=60))
-                self._refine(result, self._fitter)
+                self._refine(result, self.fitter)
+        result.facing = self._facing(result, result.best)
+        if result.facing.flagged:
+            with timer("flip"):
+                result.other_way = self.flip(result)
+        return result
+
+    @property
+    def fitter(self) -> SMPLify:
+        """SMPLify with Refine's settings (`refine_config`), built on first use."""
+        if self._fitter is None:
+            self._fitter = SMPLify(self.body, refine_config())
+        return self._fitter
+
+    def flip(self, base: PipelineResult) -> PipelineResult:
+        """The other way round: base's keypoints read as a person facing the other way (`facing_check.swap_sides`)
+        and regressed again. Where the network reads them the same way round, the base's body is turned about its
+        own up axis instead and fitted to whichever reading of the keypoints it agrees with. Refined again if base
+        was. Returns a new result with `flipped` toggled and base as its `other_way`; base is not changed."""
+        if base.best is None:
+            raise ValueError("flip needs a result with a recovered body: run the pipeline on the photo first")
+        result = dataclasses.replace(base, keypoints=swap_sides(base.keypoints), fit=None, fit_report=None,
+                                     facing=None, timings={}, messages=[], flipped=not base.flipped, other_way=base)
+        timer = _StageTimer(result.timings)
+        with timer("regress"):
+            regression = self._body_estimate(result, self._regress(result))
+        if _turn_deg(regression, base.best) < 90.0:
+            with timer("turn"):
+                regression = self._body_estimate(result, _turned_params(base.best))
+                if self._facing(result, regression).agreement < self._facing(base, regression).agreement:
+                    result.keypoints = base.keypoints
+                self._refine(result, self.fitter, start=regression)
+                regression, result.fit = result.fit or regression, None
+        if reason := guards.body_reason(dataclasses.asdict(regression)):
+            return _refused(result, reason)
+        result.regression = regression
+        if base.fit is not None:
+            with timer("refine"):
+                self._refine(result, self.fitter)
+        result.facing = self._facing(result, result.best)
         return result
 
     def refit(self, base: PipelineResult, keypoints: Keypoints2D,
               pinned: frozenset[int] = frozenset()) -> PipelineResult:
-        """SMPLify from `base`'s regression to edited `keypoints` (pixels of base's image) with the drag settings
-        (`drag_refit_config`: build, camera and orientation kept, untouched parts pulled to the start). `pinned`:
-        MediaPipe indices weighted PINNED_WEIGHT times their visibility. Returns a copy of `base` with the new
-        keypoints and fit; its regression is base's (base itself is not changed)."""
-        if base.regression is None:
+        """SMPLify from `base`'s body (its fit when refined, else its regression) to edited `keypoints` (pixels of
+        base's image) with the drag settings (`drag_refit_config`: build, camera and orientation kept), moving only
+        the chains of the keypoints that differ from base's or are `pinned` (`local_edits`). `pinned`: MediaPipe
+        indices weighted PINNED_WEIGHT times their visibility, as are the keypoints the user moved. Returns a copy of `base` with the new keypoints and
+        fit; its regression is base's (base itself is not changed)."""
+        if base.best is None:
             raise ValueError("refit needs a result with a recovered body: run the pipeline on the photo first")
+        held = local_edits.held_joints(local_edits.edited_landmarks(base.keypoints, keypoints, pinned))
+        pinned = pinned | frozenset(local_edits.moved_landmarks(base.keypoints, keypoints))
         result = dataclasses.replace(base, keypoints=keypoints, fit=None, fit_report=None, timings={}, messages=[])
         if self._drag_fitter is None:
             self._drag_fitter = SMPLify(self.body, drag_refit_config())
         with _StageTimer(result.timings)("refit"):
-            self._refine(result, self._drag_fitter, pinned)
+            self._refine(result, self._drag_fitter, pinned, start=base.best, held_joints=held, check=False)
+        result.facing = self._facing(result, result.best)
         return result
 
     def _regress(self, result: PipelineResult) -> tuple[torch.Tensor, ...]:
@@ -247,24 +307,72 @@ class Pipeline:
             joints2d=joints2d[0].numpy(),
         )
 
-    def _refine(self, result: PipelineResult, fitter: SMPLify, pinned: frozenset[int] = frozenset()) -> None:
-        """SMPLify from the regressor's body on the result's keypoints (visibility as weights, PINNED_WEIGHT times
-        that for `pinned`); fills the fit fields."""
-        reg, kp = result.regression, result.keypoints
-        init = {name: torch.as_tensor(getattr(reg, name), dtype=torch.float32)[None]
+    def _refine(self, result: PipelineResult, fitter: SMPLify, pinned: frozenset[int] = frozenset(),
+                start: BodyEstimate | None = None, held_joints: tuple[int, ...] = (), check: bool = True) -> None:
+        """SMPLify from `start` (default: the regressor's body) on the result's keypoints (visibility as weights,
+        PINNED_WEIGHT times that for `pinned`; `held_joints` kept as they start); fills the fit fields, unless the
+        fit is not a body or, with `check` (off for the user's own edits), is implausible (`PlausibilityCheck`) or
+        turned the body round against the keypoints' evidence: then the fit stays empty and a message says why."""
+        start, kp = start or result.regression, result.keypoints
+        init = {name: torch.as_tensor(getattr(start, name), dtype=torch.float32)[None]
                 for name in ("global_orient", "body_pose", "betas", "transl")}
         weights = torch.as_tensor(kp.visibility * kp.present, dtype=torch.float32)[None]
         weights[0, sorted(pinned)] *= PINNED_WEIGHT
         world = None if kp.world is None else torch.as_tensor(kp.world, dtype=torch.float32)[None]
         report = fitter.fit(torch.as_tensor(kp.xy, dtype=torch.float32)[None], weights, init, result.focal_length,
-                            torch.tensor([result.principal_point], dtype=torch.float32), world)
+                            torch.tensor([result.principal_point], dtype=torch.float32), world, held_joints)
         result.fit_report = report
         if not report.ok:
             result.messages.append(f"Refinement skipped: {report.message}")
             return
         if report.message:
             result.messages.append(report.message)
-        result.fit = self._body_estimate(result, (report.global_orient, report.body_pose, report.betas, report.transl))
+        fit = self._body_estimate(result, (report.global_orient, report.body_pose, report.betas, report.transl))
+        reason = guards.body_reason(dataclasses.asdict(fit))
+        if check and not reason:
+            reason = self._implausible(init["body_pose"], report.body_pose)
+        if (check and not reason and _turn_deg(fit, start) > 90.0
+                and self._facing(result, fit).agreement <= self._facing(result, start).agreement):
+            reason = "it turned the body round, against what the keypoints say about its facing"
+        if reason:
+            result.messages.append(f"The refined body was discarded ({reason}); the regressor's body is shown.")
+            return
+        result.fit = fit
+
+    def _implausible(self, start_pose: torch.Tensor, fit_pose: torch.Tensor) -> str:
+        """`PlausibilityCheck.reason` for the fit under the pose GMM (or its fallback)."""
+        if self._plausibility is None:
+            self._plausibility = PlausibilityCheck(self.body)
+        prior, _ = load_pose_prior("gmm", start_pose)
+        return self._plausibility.reason(fit_pose, start_pose, prior)
+
+    def _facing(self, result: PipelineResult, body: BodyEstimate) -> FacingCheck:
+        """`check_facing` of `body` against the result's keypoints."""
+        points = landmarks_from_body(torch.as_tensor(body.vertices)[None], torch.as_tensor(body.joints3d)[None])
+        projected = perspective_project(points, result.focal_length, torch.tensor([result.principal_point]))
+        return check_facing(result.keypoints, points[0].double().numpy(), projected[0].double().numpy())
+
+
+def _turn_deg(body: BodyEstimate, other: BodyEstimate) -> float:
+    """Degrees between the torso forward directions of two bodies (camera frame)."""
+    def forward(b: BodyEstimate) -> torch.Tensor:
+        return torso_forward(landmarks_from_body(torch.as_tensor(b.vertices)[None], torch.as_tensor(b.joints3d)[None]))
+    return float(torch.rad2deg(torch.arccos((forward(body) * forward(other)).sum().clamp(-1.0, 1.0))))
+
+
+def _turned_params(body: BodyEstimate) -> tuple[torch.Tensor, ...]:
+    """(1, 3), (1, 69), (1, 10), (1, 3) parameters of `body` turned half round about its own up axis (body Y), its
+    pelvis kept in place."""
+    rotation = axis_angle_to_matrix(torch.as_tensor(body.global_orient, dtype=torch.float32)[None])
+    turned = matrix_to_axis_angle(rotation @ axis_angle_to_matrix(torch.tensor([[0.0, math.pi, 0.0]])))
+    return (turned, *(torch.as_tensor(getattr(body, k), dtype=torch.float32)[None]
+                      for k in ("body_pose", "betas", "transl")))
+
+
+def _refused(result: PipelineResult, reason: str) -> PipelineResult:
+    """`result` marked as a person without a body the app can report, with `reason` for the user."""
+    result.refused, result.message = True, guards.NOT_RECOVERED.format(reason=reason)
+    return result
 
 
 class _StageTimer:
