@@ -2,7 +2,9 @@
 
 Writes evaluation.json and occlusion.png to --out and prints a table. With `--real`, scores the models on the real
 multi-view benchmark instead (training.real: built once, about 5 minutes), MediaPipe's own world landmarks beside them,
-and writes real.json. Imports torch only when run, so that `python -m training` stays quick for the other commands.
+and writes real.json; `--refine` adds the app's pipeline, Refine, the facing check and Flip to it. With `--facing`,
+scores the app's facing check on the rendered test split by view angle and writes facing.json. Imports torch only
+when run, so that `python -m training` stays quick for the other commands.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ DEFAULT_REAL_DIR = Path("training/data/real")
 def run(args: argparse.Namespace) -> int:
     if args.real:
         return run_real(args)
+    if args.facing:
+        return run_facing(args)
     import torch
 
     from hkmr_studio.atomic import atomic_write_text
@@ -69,9 +73,39 @@ def run_real(args: argparse.Namespace) -> int:
         return 2
     benchmark = load_or_build(args.real_dir, log=lambda line: print(line, file=sys.stderr))
     results = evaluate_real(benchmark.capture.cameras, benchmark.detections, benchmark.truth, models, device)
+    if args.refine:
+        from training.real.app_pipeline import evaluate_app
+        from training.real.scoring import collect_samples
+
+        samples = collect_samples(benchmark.capture.cameras, benchmark.detections, benchmark.truth)
+        results["app"] = {spec: evaluate_app(spec, samples, args.device) for spec in args.model}
+        for app in results["app"].values():
+            results["rows"].update(app.pop("rows"))
     atomic_write_text(args.out / "real.json", json.dumps(results))
     print(table(results))
+    if args.refine:
+        from training.real.app_pipeline import table as app_table
+
+        for spec, app in results["app"].items():
+            print(f"\n{spec} as the app runs it:\n{app_table(app)}")
     print(f"wrote {args.out / 'real.json'}")
+    return 0
+
+
+def run_facing(args: argparse.Namespace) -> int:
+    """Score the app's facing check on the rendered test split by view angle; write facing.json, print the table."""
+    from hkmr_studio.atomic import atomic_write_text
+    from training.evaluation.facing import facing_by_view, table
+    from training.rendered.dataset import RenderedSet
+
+    try:
+        rendered = RenderedSet.load(args.rendered or DEFAULT_RENDERED, split="test")
+    except RenderedSetError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    results = [facing_by_view(spec, rendered, args.device) for spec in args.model]
+    atomic_write_text(args.out / "facing.json", json.dumps(results))
+    print("\n\n".join(table(r) for r in results))
     return 0
 
 
@@ -96,6 +130,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--real", action="store_true",
                         help="score on the real multi-view benchmark (pose2sim's Demo_MultiPerson, fetched with pip "
                              "and triangulated once) instead of the synthetic sets")
+    parser.add_argument("--facing", action="store_true",
+                        help="score the app's facing check by view angle on the rendered test split (--rendered) "
+                             "instead (training.evaluation.facing)")
+    parser.add_argument("--refine", action="store_true",
+                        help="with --real: also run each model through the app's pipeline, with and without Refine, "
+                             "and score Refine, the facing check and Flip (training.real.app_pipeline; minutes)")
     parser.add_argument("--real-dir", type=Path, default=DEFAULT_REAL_DIR,
                         help=f"where the real benchmark is built and kept (default {DEFAULT_REAL_DIR})")
     parser.set_defaults(run=run)
