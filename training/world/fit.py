@@ -165,11 +165,26 @@ def _rotation_vectors(fit: Alignment, pairs: WorldPairs, ray_share: float) -> np
     return _log_rotation(fit.rotation @ ray_rotation(pairs.hips, ray_share)).numpy()
 
 
+def _compression(pairs: WorldPairs) -> torch.Tensor:
+    """(3,) the axes' scales (1, 1, depth) that best map the truth's depth onto the prediction's after a first
+    similarity alignment: what the rotation fit must not mistake for a turn."""
+    depth = _depth_slope(pairs.truth, align(pairs.predicted, pairs.truth).back)
+    return torch.tensor([1.0, 1.0, depth], dtype=torch.float64)
+
+
+def _depth_slope(truth: torch.Tensor, back: torch.Tensor) -> float:
+    """Least-squares slope of the aligned prediction's depth (B, 33, 3) on the truth's, each about its mean."""
+    centred = truth - truth.mean(dim=1, keepdim=True)
+    centred_back = back - back.mean(dim=1, keepdim=True)
+    return float((centred[..., 2] * centred_back[..., 2]).sum() / centred[..., 2].square().sum())
+
+
 def _initial(pairs: WorldPairs, rank: int) -> WorldErrorModel:
     """The parameters measured directly (module docstring), before calibration."""
     swaps = swapped_groups(pairs.predicted, pairs.truth).numpy()
     unswapped = pairs.take(np.flatnonzero(~swaps.any(axis=1)))
-    fit = align(unswapped.predicted, unswapped.truth)
+    # Depth compression seen from a pitched camera reads as a turn about x: align onto the compressed truth
+    fit = align(unswapped.predicted, unswapped.truth * _compression(unswapped))
     shares = [float(rotation_angle(fit.rotation @ ray_rotation(unswapped.hips, s)).median()) for s in RAY_SHARES]
     ray_share = float(RAY_SHARES[int(np.argmin(shares))])
     vectors = _rotation_vectors(fit, unswapped, ray_share)
@@ -184,9 +199,7 @@ def _initial(pairs: WorldPairs, rank: int) -> WorldErrorModel:
     ordinary = unswapped.take(np.flatnonzero(~gross))
     back = align(ordinary.predicted, ordinary.truth).back
     flip_rates, flagged = _limb_flips(back, ordinary.truth)
-    centred = ordinary.truth - ordinary.truth.mean(dim=1, keepdim=True)
-    centred_back = back - back.mean(dim=1, keepdim=True)
-    depth_scale = float((centred[..., 2] * centred_back[..., 2]).sum() / centred[..., 2].square().sum())
+    depth_scale = _depth_slope(ordinary.truth, back)
     compressed = ordinary.truth * torch.tensor([1.0, 1.0, depth_scale], dtype=torch.float64)
     squeezed = align(ordinary.predicted, compressed)
     size = landmark_size(ordinary.truth).numpy()
