@@ -26,6 +26,13 @@ def add_parser(subparsers: Any) -> None:
     parser.set_defaults(run=run)
 
 
+def _shown(path: Path) -> str:
+    """`path` relative to the repository when it lies inside it (the card is committed; machine paths are not)."""
+    root = Path(__file__).resolve().parents[2]
+    resolved = path.resolve()
+    return str(resolved.relative_to(root)) if resolved.is_relative_to(root) else str(path)
+
+
 def run(args: argparse.Namespace) -> int:
     try:
         rendered = RenderedSet.load(args.rendered, split="train")
@@ -35,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     fitted, held_out = world_pairs(rendered).split()
     model = fit_world_errors(fitted)
     print(f"fitted on {len(fitted)} samples, {len(held_out)} held out; wrote {model.save(args.out)}")
-    source = {"path": str(args.rendered), "samples": len(rendered), "seed": rendered.info["seed"],
+    source = {"path": _shown(args.rendered), "samples": len(rendered), "seed": rendered.info["seed"],
               "found": int(rendered.found.sum())}
     print(f"wrote {card.write(args.card, model, held_out, source)}")
     return 0
