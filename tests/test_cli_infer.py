@@ -83,3 +83,30 @@ def test_refine_fits_the_body_to_the_detected_keypoints(tmp_path, capsys):
         rest = body(torch.zeros(1, 3), torch.zeros(1, 69), torch.tensor([params["betas"]], dtype=torch.float32))
     height = float(rest.vertices[0, :, 1].max() - rest.vertices[0, :, 1].min())
     assert 1.3 < height < 2.1
+
+
+def test_coco17_keypoints_alone_give_a_body_about_as_close_to_them_as_full_landmarks(tmp_path, capsys):
+    """COCO-17 keypoints (no face mesh, hands, feet or world landmarks) through the CLI: the shipped HKMR recovers a
+    body whose limb joints project onto the given keypoints about as closely as from MediaPipe's full output."""
+    from hkmr_studio.body.keypoint_sets import COCO17_FROM_MEDIAPIPE33
+    from hkmr_studio.pipeline.detection import PoseDetector
+    from hkmr_studio.pipeline.images import load_image
+
+    with PoseDetector() as detector:
+        detected = detector.detect(load_image(SAMPLE_PHOTO).rgb).keypoints
+    coco = [[*map(float, detected.xy[i]), 2 if detected.visibility[i] >= 0.5 else 1] for i in COCO17_FROM_MEDIAPIPE33]
+    path = tmp_path / "coco.json"
+    path.write_text(json.dumps([v for point in coco for v in point]))  # a bare COCO keypoint list
+    smpl = [18, 19, 20, 21, 4, 5, 7, 8]  # SMPL's elbows, wrists, knees, ankles ...
+    given = detected.xy[[13, 14, 15, 16, 25, 26, 27, 28]]  # ... and MediaPipe's (COCO's) at the same places
+    height = np.ptp(detected.xy[[0, 27, 28], 1])
+
+    def limb_error(extra: list[str], out: str) -> tuple[float, dict]:
+        assert main(["infer", str(SAMPLE_PHOTO), "--out", str(tmp_path / out), "--format", "json", *extra]) == 0
+        params = json.loads((tmp_path / out / f"{SAMPLE_PHOTO.stem}_params.json").read_text())
+        return float(np.linalg.norm(np.array(params["joints2d"])[smpl] - given, axis=1).mean()), params
+
+    coco_error, params = limb_error(["--keypoints", str(path)], "coco")
+    full_error, _ = limb_error([], "full")
+    assert params["keypoints"]["source"] == "coco-json"
+    assert coco_error < 1.5 * full_error + 0.02 * height
