@@ -76,8 +76,6 @@ def logged_totals(run_dir: Path) -> list[float]:
         ({"data": {"seed": EVAL_SEED}}, "data.seed"),
         ({"data": {"generator": {"noise_scael": 2.0}}}, "data.generator.noise_scael"),
         ({"optim": {"lr": -1.0}}, "optim.lr"),
-        ({"loss": {"vae_path": "no/such/vae.pt"}}, "loss.vae_path"),
-        ({"data": {"pose_library": "no/such/library.npz"}}, "data.pose_library"),
         ({"trainer": {"max_steps": None}}, "trainer.max_steps"),
         ({"trainer": {"max_time": "2 hours"}}, "trainer.max_time"),
         ({"smplify": {"enabled": True}}, "smplify.enabled"),
@@ -97,6 +95,24 @@ def test_config_errors_name_the_field(change, field):
         config_from_dict(data)
     assert info.value.field == field
     assert str(info.value).startswith(f"{field}: ")
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"loss": {"vae_path": "no/such/vae.pt"}}, "loss.vae_path"),
+        ({"data": {"pose_library": "no/such/library.npz"}}, "data.pose_library"),
+    ],
+)
+def test_a_config_loads_with_files_not_built_yet_but_training_refuses_them(change, field, tmp_path):
+    data = tiny(tmp_path)
+    for section, values in change.items():
+        data[section] = {**data.get(section, {}), **values}
+    config = config_from_dict(data)
+    with pytest.raises(ConfigError) as info:
+        train(config)
+    assert info.value.field == field and "no " in str(info.value)
+    assert not (tmp_path / "run").exists()
 
 
 def test_config_defaults_follow_the_supplement_and_load_from_yaml_and_json(tmp_path):

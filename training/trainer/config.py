@@ -241,8 +241,6 @@ def validate(config: TrainConfig) -> TrainConfig:
     _require(d.num_workers >= 0, "data.num_workers", "must be >= 0")
     _require(0.0 <= d.rendered_fraction < 1.0, "data.rendered_fraction", "must lie in [0, 1)")
     _require(0.0 <= d.world_withheld_fraction < 1.0, "data.world_withheld_fraction", "must lie in [0, 1)")
-    _require(d.pose_library is None or Path(d.pose_library).is_file(), "data.pose_library",
-             f"no pose library at {d.pose_library}; build one with python -m training prepare-poses --out DIR")
     _require(d.rendered_rows == 0 or d.rendered_set is not None, "data.rendered_set",
              "data.rendered_fraction > 0 needs the rendered set's training split (python -m training render-set)")
     _require(d.rendered_rows == 0 or not d.images, "data.rendered_fraction",
@@ -265,8 +263,6 @@ def validate(config: TrainConfig) -> TrainConfig:
              "VAE samples come from the pose VAE at loss.vae_path: set it (models/priors/pose_vae.pt)")
     for name in ("smpl", "joints_3d", "keypoints_2d", "kl"):
         _require(getattr(config.loss, name) >= 0, f"loss.{name}", "must be >= 0")
-    vae = config.loss.vae_path
-    _require(vae is None or Path(vae).is_file(), "loss.vae_path", f"no such file: {vae} (a PoseVAE state_dict)")
     _require(config.optim.lr > 0, "optim.lr", f"must be positive, got {config.optim.lr}")
     _require(t.max_steps is not None or t.max_time is not None, "trainer.max_steps",
              "set a step budget (trainer.max_steps) or a time budget (trainer.max_time), or both")
@@ -288,6 +284,16 @@ def validate(config: TrainConfig) -> TrainConfig:
     _require(reads_images or not d.images, "data.images",
              "the keypoint encoder reads landmarks, not crops: set data.images: false (or choose an image encoder)")
     _require(bool(config.output.name), "output.name", "must not be empty")
+    return config
+
+
+def require_inputs(config: TrainConfig) -> TrainConfig:
+    """Check that the files `config` reads exist; run before training, not on loading, since a config may name files
+    that are built later (a study's own pose library). Returns `config` or raises ConfigError."""
+    library, vae = config.data.pose_library, config.loss.vae_path
+    _require(library is None or Path(library).is_file(), "data.pose_library",
+             f"no pose library at {library}; build one with python -m training prepare-poses --out DIR")
+    _require(vae is None or Path(vae).is_file(), "loss.vae_path", f"no such file: {vae} (a PoseVAE state_dict)")
     return config
 
 

@@ -15,7 +15,7 @@ import pytorch_lightning as pl
 from pytorch_lightning.callbacks import Callback, ModelCheckpoint
 from pytorch_lightning.loggers import CSVLogger, Logger, TensorBoardLogger
 
-from training.trainer.config import ConfigError, TrainConfig, load_config
+from training.trainer.config import ConfigError, TrainConfig, load_config, require_inputs
 from training.trainer.export import LAST_CHECKPOINT, export_model
 from training.trainer.module import RegressorTraining
 
@@ -107,7 +107,7 @@ def _check_resumable(config: TrainConfig, resume: bool) -> Path | None:
 
 def train(config: TrainConfig, resume: bool = False) -> TrainResult:
     """Train (or continue training) as `config` says and export the model file on the main process."""
-    checkpoint = _check_resumable(config, resume)
+    checkpoint = _check_resumable(require_inputs(config), resume)
     pl.seed_everything(config.trainer.seed, workers=True, verbose=False)
     module = RegressorTraining(config.to_dict())
     trainer = build_trainer(config)
