@@ -24,6 +24,7 @@ from hkmr_studio.nets.mirror_average import mirror_averaged
 from hkmr_studio.occlusion import DEGREES, OCCLUDER_KINDS
 from training.evaluation.partial import partial_batch
 from training.evaluation.testset import TestSet
+from training.repo_paths import shown_path
 from training.trainer.data import Batch, regress
 
 Params = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
@@ -147,7 +148,7 @@ def evaluate_models(paths: list[str | Path], test_set: TestSet, device: torch.de
         name, suffix = model.name, 2
         while name in models:
             name, suffix = f"{model.name} ({suffix})", suffix + 1
-        models[name] = {"path": str(model.path), "regressor": model.config.regressor, "encoder": model.config.encoder,
+        models[name] = {"path": shown_path(model.path), "regressor": model.config.regressor, "encoder": model.config.encoder,
                         "trained": model.trained, **result, "seconds": round(time.perf_counter() - clock, 1)}
     return {"test_set": describe_test_set(test_set), "models": models,
             "seconds": round(time.perf_counter() - started, 1)}

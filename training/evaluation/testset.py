@@ -26,6 +26,7 @@ from training.evaluation import DEFAULT_OCCLUSION_SAMPLES, DEFAULT_PER_FAMILY, D
 from training.poses.families import FAMILIES
 from training.rendered.dataset import RenderedSet
 from training.rendered.source import RenderedBatches
+from training.repo_paths import shown_path
 from training.samples import corruption
 from training.samples.cameras import person_crops
 from training.samples.generator import SampleConfig, SampleGenerator
@@ -102,7 +103,7 @@ def load_rendered_test(path: Path, generator: SampleGenerator) -> tuple[Batch, d
     the standard set's `generator`: its body and landmarks), and what the JSON says about it (path, samples, found)."""
     rendered = RenderedSet.load(path, split="test")
     batch = RenderedBatches(rendered, generator, len(rendered)).everything()
-    return batch, {"path": str(path), "samples": len(rendered), "found": int(rendered.found.sum()),
+    return batch, {"path": shown_path(path), "samples": len(rendered), "found": int(rendered.found.sum()),
                    "families": rendered.family_names}
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from training.rendered.dataset import DEFAULT_DIR, RenderedSet, RenderedSetError
+from training.repo_paths import shown_path
 from training.samples.world_model import MODEL_PATH
 from training.world import card
 from training.world.fit import fit_world_errors, world_pairs
@@ -26,13 +27,6 @@ def add_parser(subparsers: Any) -> None:
     parser.set_defaults(run=run)
 
 
-def _shown(path: Path) -> str:
-    """`path` relative to the repository when it lies inside it (the card is committed; machine paths are not)."""
-    root = Path(__file__).resolve().parents[2]
-    resolved = path.resolve()
-    return str(resolved.relative_to(root)) if resolved.is_relative_to(root) else str(path)
-
-
 def run(args: argparse.Namespace) -> int:
     try:
         rendered = RenderedSet.load(args.rendered, split="train")
@@ -42,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     fitted, held_out = world_pairs(rendered).split()
     model = fit_world_errors(fitted)
     print(f"fitted on {len(fitted)} samples, {len(held_out)} held out; wrote {model.save(args.out)}")
-    source = {"path": _shown(args.rendered), "samples": len(rendered), "seed": rendered.info["seed"],
+    source = {"path": shown_path(args.rendered), "samples": len(rendered), "seed": rendered.info["seed"],
               "found": int(rendered.found.sum())}
     print(f"wrote {card.write(args.card, model, held_out, source)}")
     return 0
