@@ -9,4 +9,14 @@ cd "$REPO_ROOT"
 # pyvistaqt's QtInteractor): pytest-xvfb starts a private Xvfb for the session, so no window reaches your screen.
 unset QT_QPA_PLATFORM
 export VTK_DEFAULT_OPENGL_WINDOW="${VTK_DEFAULT_OPENGL_WINDOW:-vtkEGLRenderWindow}"
-exec "$VENV/bin/python" -m pytest -p no:cacheprovider "$@"
+# The window's tests run in a pytest process of their own: after the rest of the suite in one process, a window test
+# aborted natively now and then (3 of 5 full runs on 2026-12-04; the window's tests on their own: 0 of 6 runs).
+# Naming test files or folders runs just those, in one process. Exit status 5 (nothing selected, e.g. by -k) is fine.
+for arg in "$@"; do
+  [[ "$arg" == tests* ]] && exec "$VENV/bin/python" -m pytest -p no:cacheprovider "$@"
+done
+run_pytest() { "$VENV/bin/python" -m pytest -p no:cacheprovider "$@" || { status=$?; [[ $status == 5 ]] || return $status; }; }
+failed=0
+run_pytest --ignore-glob='tests/test_gui_*.py' "$@" || failed=$?
+run_pytest tests/test_gui_*.py "$@" || failed=$?
+exit "$failed"

@@ -1,6 +1,5 @@
 """Shared fixtures."""
 
-import gc
 from pathlib import Path
 
 import pytest
@@ -33,12 +32,3 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
-
-
-@pytest.fixture(autouse=True)
-def collect_garbage_after_each_test():
-    """Free each test's reference cycles when it ends, outside any Qt event loop: left to a later window test, the
-    collection ran inside that test's event loop and freed leftover VTK and MediaPipe objects there, which crashed
-    the suite natively now and then (never the GUI tests run on their own)."""
-    yield
-    gc.collect()
