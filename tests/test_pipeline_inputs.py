@@ -379,3 +379,30 @@ def test_keypoints_check_their_shapes():
         Keypoints2D(xy=np.zeros((17, 2)), visibility=np.zeros(33), present=np.ones(33, bool), source="user")
     with pytest.raises(ValueError, match="source"):
         Keypoints2D(xy=np.zeros((33, 2)), visibility=np.zeros(33), present=np.ones(33, bool), source="openpose")
+
+
+# ---------------------------------------------------------------- focal length from EXIF
+
+
+def _photo_with_exif(path, tags: dict[int, object]) -> None:
+    exif = Image.Exif()
+    exif_ifd = exif.get_ifd(0x8769)
+    exif_ifd.update(tags)
+    Image.fromarray(_colourful()).save(path, exif=exif, quality=90)
+
+
+def test_exif_35mm_focal_length_is_read_from_the_exif_ifd(tmp_path):
+    from hkmr_studio.pipeline.images import exif_focal_35mm
+
+    _photo_with_exif(tmp_path / "phone.jpg", {0xA405: 26})  # FocalLengthIn35mmFilm, as phones write it
+    assert exif_focal_35mm(tmp_path / "phone.jpg") == 26.0
+
+
+def test_exif_focal_length_is_none_when_absent_unknown_or_unreadable(tmp_path):
+    from hkmr_studio.pipeline.images import exif_focal_35mm
+
+    Image.fromarray(_colourful()).save(tmp_path / "plain.png")
+    _photo_with_exif(tmp_path / "unknown.jpg", {0xA405: 0})  # EXIF's "unknown"
+    (tmp_path / "notes.jpg").write_text("not an image")
+    for name in ("plain.png", "unknown.jpg", "notes.jpg", "missing.jpg"):
+        assert exif_focal_35mm(tmp_path / name) is None, name

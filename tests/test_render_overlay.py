@@ -76,3 +76,15 @@ def test_reused_renderer_follows_moving_meshes_and_new_colours(renderer):
     assert abs((xs2.mean() - xs1) - 600.0 * 0.5 / 4.0) < 3.0  # moved by f * dx / z pixels
     covered = second[ys, xs2]
     assert covered[:, 2].mean() > covered[:, 0].mean()  # blue now, not red
+
+
+def test_35mm_equivalent_focal_length_scales_by_the_full_frame_diagonal():
+    from hkmr_studio.geometry.cameras import focal_length_from_35mm
+
+    # A 50 mm equivalent lens on a 3:2 photo: the photo's diagonal spans 43.27 mm of a full-frame sensor.
+    assert focal_length_from_35mm(50.0, 6000, 4000) == pytest.approx(50.0 / 43.27 * np.hypot(6000, 4000))
+    # 43.27 mm equivalent is the "normal lens" the app assumes without EXIF: the image diagonal.
+    assert focal_length_from_35mm(43.27, 640, 480) == pytest.approx(800.0)
+    for bad in (0.0, -35.0, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="35 mm"):
+            focal_length_from_35mm(bad, 640, 480)

@@ -9,6 +9,8 @@ HKMR's paper writes s * X_xy + rho; rho = s * t_xy, so the two forms describe th
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 from hkmr_studio.geometry.checks import check_last_dims
@@ -81,10 +83,22 @@ def pixels_to_normalised(points: torch.Tensor, box_center: torch.Tensor, box_siz
     return (points - box_center[:, None, :]) / (box_size[:, None, None] / 2.0)
 
 
+#: Diagonal of a 36 x 24 mm full-frame sensor, in millimetres: the reference of 35 mm-equivalent focal lengths.
+FULL_FRAME_DIAGONAL_MM = 43.27
+
+
 def assumed_focal_length(width: int, height: int) -> float:
     """Focal length in pixels assumed for a photo from an unknown camera: the image diagonal (about 53 degrees of
     diagonal field of view, a normal lens; CLIFF makes the same assumption)."""
     return float((width**2 + height**2) ** 0.5)
+
+
+def focal_length_from_35mm(f35_mm: float, width: int, height: int) -> float:
+    """Focal length in pixels of a (width, height) photo taken with a 35 mm-equivalent focal length `f35_mm`: the
+    photo's diagonal spans the full-frame diagonal (43.27 mm), so f_px = f35_mm / 43.27 * diagonal_px."""
+    if not math.isfinite(f35_mm) or f35_mm <= 0:
+        raise ValueError(f"a 35 mm-equivalent focal length must be a positive number of millimetres, got {f35_mm}")
+    return f35_mm / FULL_FRAME_DIAGONAL_MM * assumed_focal_length(width, height)
 
 
 def crop_camera_to_image_translation(

@@ -19,6 +19,8 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 MAX_IMAGE_PIXELS = 150_000_000
 
 _READABLE = "JPEG, PNG, BMP, TIFF, WebP, GIF"
+_EXIF_IFD = 0x8769  # the EXIF sub-IFD, where camera settings live
+_FOCAL_LENGTH_IN_35MM = 0xA405
 
 
 class ImageLoadError(ValueError):
@@ -89,6 +91,20 @@ def load_image(path: str | Path) -> LoadedImage:
             "Copy or download it again, or re-save it from the program that made it."
         ) from exc
     return LoadedImage(rgb=rgb, path=path, notes=tuple(notes))
+
+
+def exif_focal_35mm(path: str | Path) -> float | None:
+    """The 35 mm-equivalent focal length in millimetres that the photo's EXIF records (tag FocalLengthIn35mmFilm),
+    or None when the file has none, records 0 (unknown) or cannot be read. Reads the header only."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                value = image.getexif().get_ifd(_EXIF_IFD).get(_FOCAL_LENGTH_IN_35MM)
+        focal = float(value) if value is not None else 0.0
+    except (OSError, SyntaxError, ValueError, TypeError, KeyError, Image.DecompressionBombError):
+        return None
+    return focal if 0.0 < focal < float("inf") else None
 
 
 def image_from_array(array: np.ndarray, *, bgr: bool = False) -> LoadedImage:
