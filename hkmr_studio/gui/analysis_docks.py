@@ -1,5 +1,6 @@
 """The window's analysis docks (keypoints and fit, chain inspector, occlusion lab) and the Analysis menu that shows
-them."""
+them. What the chain inspector and the occlusion lab draw over the photo and in 3D shows only while their dock is
+open."""
 
 from __future__ import annotations
 
@@ -24,6 +25,10 @@ class AnalysisDocks:
         self.docks = {"keypoints": self._dock(window, "Keypoints and Fit", fit_comparison, "Ctrl+K"),
                       "inspector": self._dock(window, "Chain Inspector", self.chain_inspector, "Ctrl+I"),
                       "occlusion": self._dock(window, "Occlusion Lab", self.occlusion_lab, "Ctrl+Shift+O")}
+        for name, drawer in (("inspector", self.chain_inspector), ("occlusion", self.occlusion_lab)):
+            opened = self.docks[name].toggleViewAction()  # checked while the dock is open, even when tabbed behind
+            drawer.show_drawings(opened.isChecked())
+            opened.toggled.connect(drawer.show_drawings)
         menu = window.menuBar().addMenu("&Analysis")
         for dock in self.docks.values():
             menu.addAction(dock.toggleViewAction())

@@ -29,7 +29,7 @@ from superqt.utils import FunctionWorker
 
 from hkmr_studio.body import kinematics
 from hkmr_studio.export.frames import camera_to_yup
-from hkmr_studio.gui.analysis import explain_error, is_bug
+from hkmr_studio.gui.analysis import Analysis, explain_error, is_bug
 from hkmr_studio.gui.image_view import ImageView
 from hkmr_studio.gui.state import Document, Level, StudioState
 from hkmr_studio.gui.viewport import BodyViewport
@@ -49,11 +49,13 @@ _BONES = [(parent, j) for j, parent in enumerate(kinematics.PARENTS) if parent >
 
 class StepSkeleton:
     """The inspected entry's skeleton, drawn over the photo (a layer above the window's overlay) and in the 3D view
-    (its own actor), with one chain highlighted."""
+    (its own actor), with one chain highlighted; while not `shown` (its dock closed) it is kept but not drawn."""
 
     def __init__(self, image_view: ImageView, viewport: BodyViewport) -> None:
         self._image_view = image_view
         self._viewport = viewport
+        self._pose: tuple[np.ndarray | None, np.ndarray | None, str | None] = (None, None, None)
+        self._shown = True
         self.layer = QGraphicsRectItem()
         self.layer.setPen(QPen(Qt.PenStyle.NoPen))
         self.layer.setZValue(5)
@@ -61,6 +63,16 @@ class StepSkeleton:
 
     def show(self, joints3d: np.ndarray | None, joints2d: np.ndarray | None, highlight: str | None = None) -> None:
         """(24, 3) camera-frame metres and (24, 2) photo pixels, or None to clear."""
+        self._pose = (joints3d, joints2d, highlight)
+        self._draw()
+
+    def set_shown(self, shown: bool) -> None:
+        """Draw the skeleton kept, or take it off the photo and the 3D view."""
+        self._shown = shown
+        self._draw()
+
+    def _draw(self) -> None:
+        joints3d, joints2d, highlight = self._pose if self._shown else (None, None, None)
         colors = (highlighted_joint_colors(highlight) * 255).astype(np.uint8)
         for item in self.layer.childItems():
             self._image_view.scene().removeItem(item)
@@ -113,7 +125,7 @@ class ChainInspector(QWidget):
         self._workers = SerialWorkers(self)
         self._bodies: dict[str, TraceBodies] = {}
         self._document: Document | None = None
-        self._analysis: object | None = None  # the analysis traced (or being traced)
+        self._analysis: Analysis | None = None  # the analysis traced (or being traced)
         self._pending: _Job | None = None
         self._running = False
         self._closed = False
@@ -167,6 +179,10 @@ class ChainInspector(QWidget):
     def highlight(self, chain: str | None) -> None:
         self._highlight = chain
         self._show_entry(self.slider.value())
+
+    def show_drawings(self, shown: bool) -> None:
+        """Draw the inspected pass over the photo and in 3D (the inspector's dock opened), or take it off (closed)."""
+        self.skeleton.set_shown(shown)
 
     def refresh(self) -> None:
         """Trace the current document again (when it has a recovered body)."""
@@ -236,7 +252,6 @@ class ChainInspector(QWidget):
         self.model_box.clear()
         self.model_box.addItems(list(bodies))
         self.model_box.blockSignals(False)
-        self.status_label.setText("Dashed: the pose at this pass. Solid: the final body.")
         self._on_model_changed()
         self.ready.emit()
 
@@ -265,6 +280,7 @@ class ChainInspector(QWidget):
         self._set_enabled(bodies is not None)
         if bodies is None:
             return
+        self.status_label.setText(self._legend(self.model_box.currentText()))
         self.slider.blockSignals(True)
         self.slider.setRange(0, len(bodies.entries) - 1)
         self.slider.setValue(len(bodies.entries) - 1)
@@ -288,6 +304,14 @@ class ChainInspector(QWidget):
     def _on_selection(self) -> None:
         items = self.tree.selectedItems()
         self.highlight(self._chain_of(items[0]) if items else None)
+
+    def _legend(self, traced: str) -> str:
+        """Which body is which: the dashed pose is `traced`'s; the solid one is the window's body of the photo."""
+        result = self._analysis.result
+        if traced == result.model_name and result.fit is None:
+            return f"Dashed: {traced}'s pose at this pass. Solid: {traced}'s final body."
+        refined = ", refined" if result.fit is not None else ""
+        return f"Dashed: {traced}'s pose at this pass. Solid: the window's body ({result.model_name}{refined})."
 
     @staticmethod
     def _chain_of(item: QTreeWidgetItem | None) -> str | None:

@@ -11,6 +11,7 @@ from PySide6.QtGui import (
     QBrush,
     QColor,
     QContextMenuEvent,
+    QImage,
     QMouseEvent,
     QPainter,
     QPen,
@@ -31,7 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from hkmr_studio.body import kinematics
-from hkmr_studio.gui.qt_images import qimage_from_array
+from hkmr_studio.gui.qt_images import array_from_qimage, qimage_from_array
 from hkmr_studio.gui.state import Document, StudioState
 from hkmr_studio.pipeline.images import LoadedImage
 from hkmr_studio.pipeline.keypoints import MEDIAPIPE_LANDMARK_NAMES, VISIBILITY_THRESHOLD, Keypoints2D
@@ -162,6 +163,21 @@ class ImageView(QGraphicsView):
         self._apply_view_options()
         if self._fitted:
             self.fit()
+
+    def render_photo(self) -> np.ndarray | None:
+        """(H, W, 3) uint8 RGB: the photo at its full resolution with everything drawn over it as shown (body, skeleton,
+        keypoints, and the layers of any open analysis dock); None without a photo. Lines and keypoints keep their
+        on-screen size in pixels."""
+        if self._image is None:
+            return None
+        source = self.scene().sceneRect()
+        picture = QImage(round(source.width()), round(source.height()), QImage.Format.Format_RGB888)
+        picture.fill(Qt.GlobalColor.black)
+        painter = QPainter(picture)
+        painter.setRenderHints(QPainter.RenderHint.Antialiasing | QPainter.RenderHint.SmoothPixmapTransform)
+        self.scene().render(painter, QRectF(picture.rect()), source)
+        painter.end()
+        return array_from_qimage(picture)[..., :3]
 
     def fit(self) -> None:
         """Show the whole photo."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable, Generator
+from dataclasses import dataclass
 from functools import partial
 
 import numpy as np
@@ -71,19 +72,83 @@ def heat_colors(values: np.ndarray, alpha: int = HEATMAP_ALPHA) -> np.ndarray:
     return np.concatenate([rgb, alpha_channel], axis=-1).astype(np.uint8)
 
 
+X_LABEL = "degree of occlusion"
+Y_LABEL = "mean joint displacement (mm)"
+_LEGEND_LINE_PX = 18
+_MARGIN_PX = 6
+
+
+@dataclass(frozen=True)
+class LegendEntry:
+    """One legend entry: a line sample (in `color`, dashed or solid) then `text`, within `rect`."""
+
+    rect: QRectF
+    text: str
+    color: QColor
+    dashed: bool
+
+
+@dataclass(frozen=True)
+class PlotLayout:
+    """Where DegreePlot draws, in widget pixels: the y-axis label on top, the axes' box (curves only), the tick
+    labels beside and under it, the x-axis label, and the legend's entries flowing into rows at the bottom."""
+
+    y_label: QRectF
+    plot: QRectF
+    x_label: QRectF
+    legend: QRectF
+    entries: tuple[LegendEntry, ...]
+
+
 class DegreePlot(QWidget):
-    """Mean joint displacement (mm) against degree of occlusion, one line per occluder kind and model (solid: the
-    first model, dashed: the second), drawn with QPainter."""
+    """Mean joint displacement (mm) against degree of occlusion, one line per occluder kind (colour) and model
+    (solid: the first model, dashed: the second), drawn with QPainter; the legend sits under the axes."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.curves: DegreeCurves | None = None
         self.labels: dict[str, str] = {}
-        self.setMinimumHeight(180)
+        self.setMinimumHeight(220)
 
     def set_curves(self, curves: DegreeCurves | None, labels: dict[str, str]) -> None:
         self.curves, self.labels = curves, labels
         self.update()
+
+    def top_mm(self) -> float:
+        """The y axis's upper end: a tenth above the largest value (at least 1 mm)."""
+        values = np.array([v for kinds in self.curves.mean_mm.values() for v in kinds.values()]) if self.curves else []
+        return max(float(np.nanmax(values)) if np.isfinite(values).any() else 1.0, 1.0) * 1.1
+
+    def layout_rects(self) -> PlotLayout:
+        """The layout for the widget's size, font and curves: the legend's entries flow left to right into as many
+        rows as the width needs, and the axes take the height that is left."""
+        metrics = self.fontMetrics()
+        line = metrics.height()
+        width, height = float(self.width()), float(self.height())
+        entries = []
+        if self.curves is not None:
+            kinds = list(dict.fromkeys(kind for kinds in self.curves.mean_mm.values() for kind in kinds))
+            entries += [(kind, KIND_COLORS.get(kind, QColor("white")), False) for kind in kinds]
+            entries += [(self.labels.get(model, model), QColor("#9aa0a6"), index > 0)
+                        for index, model in enumerate(self.curves.mean_mm)]
+        placed, x, row = [], _MARGIN_PX, 0
+        for text, color, dashed in entries:
+            entry_width = _LEGEND_LINE_PX + 4 + metrics.horizontalAdvance(text) + 2
+            if x > _MARGIN_PX and x + entry_width > width - _MARGIN_PX:
+                x, row = _MARGIN_PX, row + 1
+            placed.append((QRectF(x, row * line, entry_width, line), text, color, dashed))
+            x += entry_width + 10
+        legend_top = height - _MARGIN_PX - (row + 1) * line if placed else height - _MARGIN_PX
+        legend = tuple(LegendEntry(rect.translated(0, legend_top), text, color, dashed)
+                       for rect, text, color, dashed in placed)
+        legend_rect = QRectF(_MARGIN_PX, legend_top, width - 2 * _MARGIN_PX, height - _MARGIN_PX - legend_top)
+        x_label = QRectF(_MARGIN_PX, legend_top - line - 2, width - 2 * _MARGIN_PX, line)
+        ticks = max(metrics.horizontalAdvance(f"{self.top_mm():.0f}"), metrics.horizontalAdvance("0")) + 6
+        y_label = QRectF(_MARGIN_PX, _MARGIN_PX, width - 2 * _MARGIN_PX, line)
+        plot_top = y_label.bottom() + 4
+        plot = QRectF(_MARGIN_PX + ticks, plot_top, width - 2 * _MARGIN_PX - ticks,
+                      max(x_label.top() - line - plot_top, 1.0))
+        return PlotLayout(y_label, plot, x_label, legend_rect, legend)
 
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 (Qt's name)
         painter = QPainter(self)
@@ -93,9 +158,8 @@ class DegreePlot(QWidget):
         if self.curves is None:
             painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "Run a degree sweep to plot it here.")
             return
-        values = np.array([v for kinds in self.curves.mean_mm.values() for v in kinds.values()])
-        top = max(float(np.nanmax(values)) if np.isfinite(values).any() else 1.0, 1.0) * 1.1
-        plot = QRectF(44, 10, self.width() - 54, self.height() - 40)
+        layout = self.layout_rects()
+        plot, top = layout.plot, self.top_mm()
         painter.drawRect(plot)
         degrees = self.curves.degrees
         span = max(degrees[-1] - degrees[0], 1)
@@ -104,25 +168,49 @@ class DegreePlot(QWidget):
             return QPointF(plot.left() + (degree - degrees[0]) / span * plot.width(),
                            plot.bottom() - mm / top * plot.height())
 
+        line = self.fontMetrics().height()
         for degree in degrees:
-            painter.drawText(QRectF(point(degree, 0).x() - 10, plot.bottom() + 2, 20, 14),
+            painter.drawText(QRectF(point(degree, 0).x() - 10, plot.bottom() + 1, 20, line),
                              Qt.AlignmentFlag.AlignCenter, str(degree))
-        painter.drawText(QRectF(0, plot.top(), 40, 14), Qt.AlignmentFlag.AlignRight, f"{top:.0f}")
-        painter.drawText(QRectF(0, plot.bottom() - 14, 40, 14), Qt.AlignmentFlag.AlignRight, "0")
-        painter.drawText(QRectF(plot.left(), self.height() - 16, plot.width(), 14), Qt.AlignmentFlag.AlignCenter,
-                         "degree of occlusion · mean joint displacement (mm)")
-        legend_y = plot.top() + 4
-        for m_index, (model, kinds) in enumerate(self.curves.mean_mm.items()):
+        ticks = QRectF(0, 0, plot.left() - 3, line)
+        painter.drawText(ticks.translated(0, plot.top() - line / 2), Qt.AlignmentFlag.AlignRight, f"{top:.0f}")
+        painter.drawText(ticks.translated(0, plot.bottom() - line / 2), Qt.AlignmentFlag.AlignRight, "0")
+        painter.drawText(layout.y_label, Qt.AlignmentFlag.AlignLeft, Y_LABEL)
+        painter.drawText(layout.x_label, Qt.AlignmentFlag.AlignCenter, X_LABEL)
+        for m_index, kinds in enumerate(self.curves.mean_mm.values()):
             for kind, curve in kinds.items():
-                pen = QPen(KIND_COLORS.get(kind, QColor("white")), 2)
-                pen.setStyle(Qt.PenStyle.SolidLine if m_index == 0 else Qt.PenStyle.DashLine)
-                painter.setPen(pen)
+                painter.setPen(self._pen(KIND_COLORS.get(kind, QColor("white")), m_index > 0))
                 points = [point(d, v) for d, v in zip(degrees, curve, strict=True) if np.isfinite(v)]
                 for a, b in zip(points, points[1:], strict=False):
                     painter.drawLine(a, b)
-                painter.drawLine(QPointF(plot.left() + 6, legend_y + 6), QPointF(plot.left() + 26, legend_y + 6))
-                painter.drawText(QPointF(plot.left() + 30, legend_y + 10), f"{self.labels.get(model, model)} {kind}")
-                legend_y += 14
+        for entry in layout.entries:
+            middle = entry.rect.center().y()
+            painter.setPen(self._pen(entry.color, entry.dashed))
+            painter.drawLine(QPointF(entry.rect.left(), middle), QPointF(entry.rect.left() + _LEGEND_LINE_PX, middle))
+            painter.setPen(QColor("#9aa0a6"))
+            painter.drawText(entry.rect.adjusted(_LEGEND_LINE_PX + 4, 0, 0, 0), Qt.AlignmentFlag.AlignVCenter,
+                             entry.text)
+
+    @staticmethod
+    def _pen(color: QColor, dashed: bool) -> QPen:
+        pen = QPen(color, 2)
+        pen.setStyle(Qt.PenStyle.DashLine if dashed else Qt.PenStyle.SolidLine)
+        return pen
+
+
+@dataclass(frozen=True)
+class LabRequest:
+    """What one job of the lab needs, read from the window and the lab's controls on the GUI thread when the job is
+    asked for: the analysed photo, the models (the window's first), device, body file, and the occluder's kind,
+    degree (1-5) and angle (radians)."""
+
+    image: LoadedImage
+    models: tuple[str, ...]
+    device: str
+    body_path: str | None
+    kind: str
+    degree: int
+    angle: float
 
 
 #: The table's last row: the whole body's turn, in degrees (the other rows are mm).
@@ -261,6 +349,14 @@ class OcclusionLab(QWidget):
         if self._running is not None:
             self._running.quit()
 
+    def show_drawings(self, shown: bool) -> None:
+        """Show the occluder and the heatmap over the photo (the lab's dock opened), or take them off it (closed: then
+        a click on the photo places nothing)."""
+        self.preview_item.setVisible(shown)
+        self.heatmap_item.setVisible(shown)
+        if not shown:
+            self.place_button.setChecked(False)
+
     def clear(self) -> None:
         self.occluder = self.displacement = self.heatmap = None
         self.preview_item.setPixmap(QPixmap())
@@ -287,10 +383,7 @@ class OcclusionLab(QWidget):
 
     # --- worker side ----------------------------------------------------------------------------------------
 
-    def _settings(self) -> tuple[str, int, float]:
-        return self.kind_box.currentText(), self.degree_box.value(), math.radians(self.angle_box.value())
-
-    def _start(self, task: Callable[[OcclusionProbe, ProbeRun], Generator]) -> None:
+    def _start(self, task: Callable[[LabRequest, OcclusionProbe, ProbeRun], Generator]) -> None:
         document = self._state.current
         if self._closed or self._running is not None:
             return
@@ -298,9 +391,10 @@ class OcclusionLab(QWidget):
             self._state.notify(Level.INFO, "Open a photo with a recovered body first; the lab occludes it.")
             return
         choices = self._state.choices
-        models = tuple(dict.fromkeys([choices.model, self._baseline]))
-        worker = GeneratorWorker(reporting(self._job), document.analysis.image, models, choices.device,
-                                 choices.body_path, task)
+        request = LabRequest(document.analysis.image, tuple(dict.fromkeys([choices.model, self._baseline])),
+                             choices.device, choices.body_path, self.kind_box.currentText(), self.degree_box.value(),
+                             math.radians(self.angle_box.value()))
+        worker = GeneratorWorker(reporting(self._job), request, task)
         worker.yielded.connect(self._on_progress)
         worker.returned.connect(partial(self._on_returned, document))
         worker.errored.connect(self._on_errored)
@@ -310,14 +404,15 @@ class OcclusionLab(QWidget):
         self._set_running(True)
         self._workers.start(worker)
 
-    def _job(self, image: LoadedImage, models: tuple[str, ...], device: str, body_path: str | None,
-             task: Callable[[OcclusionProbe, ProbeRun], Generator]) -> Generator:
+    def _job(self, request: LabRequest, task: Callable[[LabRequest, OcclusionProbe, ProbeRun], Generator]
+             ) -> Generator:
         """Worker thread: the probe and the unoccluded reference (kept while they stay the same), then the task."""
         load_triton_before_opengl()  # MediaPipe may create an OpenGL context (see llvm_guard)
-        key = (id(image), models, device, body_path)
+        image = request.image
+        key = (id(image), request.models, request.device, request.body_path)
         if self._probe is None or self._reference is None or self._reference[0][1:] != key[1:]:
             self._close_probe()
-            self._probe = OcclusionProbe(models, body_path, device)
+            self._probe = OcclusionProbe(request.models, request.body_path, request.device)
             self._reference = None
         if self._reference is None or self._reference[0] != key or self._reference[1].image is not image:
             yield "Running the unoccluded photo…"
@@ -325,28 +420,32 @@ class OcclusionLab(QWidget):
         reference = self._reference[1]
         if not reference.found:
             raise ValueError("a model found no body in the unoccluded photo, so there is nothing to compare")
-        return (yield from task(self._probe, reference))
+        return (yield from task(request, self._probe, reference))
 
-    def _occlude_at(self, center: tuple[float, float], probe: OcclusionProbe, reference: ProbeRun) -> Generator:
-        kind, degree, angle = self._settings()
-        occluder = make_occluder(kind, degree, center, angle, crop_size=reference.first.crop[2])
+    @staticmethod
+    def _occlude_at(center: tuple[float, float], request: LabRequest, probe: OcclusionProbe, reference: ProbeRun
+                    ) -> Generator:
+        occluder = make_occluder(request.kind, request.degree, center, request.angle,
+                                 crop_size=reference.first.crop[2])
         yield "Running the occluded photo…"
         return reference, occluder, probe.occlude(reference, occluder)
 
-    def _occlude_joint(self, joint: int, probe: OcclusionProbe, reference: ProbeRun) -> Generator:
-        kind, degree, angle = self._settings()
-        occluder = joint_occluder(reference, joint, kind, degree, angle)
+    @staticmethod
+    def _occlude_joint(joint: int, request: LabRequest, probe: OcclusionProbe, reference: ProbeRun) -> Generator:
+        occluder = joint_occluder(reference, joint, request.kind, request.degree, request.angle)
         yield f"Occluding {kinematics.JOINT_NAMES[joint]}…"
         return reference, occluder, probe.occlude(reference, occluder)
 
-    def _grid(self, cells: int, probe: OcclusionProbe, reference: ProbeRun) -> Generator:
-        kind, degree, angle = self._settings()
-        return reference, None, (yield from grid_sweep(probe, reference, kind, degree, cells, angle))
+    @staticmethod
+    def _grid(cells: int, request: LabRequest, probe: OcclusionProbe, reference: ProbeRun) -> Generator:
+        heatmap = yield from grid_sweep(probe, reference, request.kind, request.degree, cells, request.angle)
+        return reference, None, heatmap
 
-    def _degrees(self, kinds: tuple[str, ...], degrees: tuple[int, ...], joints: tuple[int, ...] | None,
-                 probe: OcclusionProbe, reference: ProbeRun) -> Generator:
-        angle = self._settings()[2]
-        return reference, None, (yield from degree_sweep(probe, reference, kinds, degrees, joints, angle))
+    @staticmethod
+    def _degrees(kinds: tuple[str, ...], degrees: tuple[int, ...], joints: tuple[int, ...] | None,
+                 request: LabRequest, probe: OcclusionProbe, reference: ProbeRun) -> Generator:
+        curves = yield from degree_sweep(probe, reference, kinds, degrees, joints, request.angle)
+        return reference, None, curves
 
     def _close_probe(self) -> None:
         if self._probe is not None:
@@ -360,6 +459,7 @@ class OcclusionLab(QWidget):
             self._running = None
             self.progress.setRange(0, 1)
             self.progress.setValue(0)
+            self.progress.setFormat("")  # no runs to count until the next job
         for widget in (self.joint_button, self.heatmap_button, self.degree_button):
             widget.setEnabled(not running)
         self.cancel_button.setEnabled(running)
