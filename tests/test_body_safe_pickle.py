@@ -107,3 +107,31 @@ def test_corrupt_or_odd_files_give_a_format_error(tmp_path, content):
 def test_missing_file_says_so(tmp_path):
     with pytest.raises(FileNotFoundError, match="not found"):
         load_body_file(tmp_path / "nope.pkl")
+
+
+def test_a_folder_given_as_the_body_says_it_is_a_folder(tmp_path):
+    with pytest.raises(BodyFileFormatError, match=r"is a folder, not a body model file.*inside it"):
+        load_body_file(tmp_path)
+
+
+@pytest.mark.parametrize("name", ["evil\n.pkl", "nul\x00byte.pkl", "colour\x1b[31m.pkl"])
+def test_a_body_path_with_control_characters_is_refused(tmp_path, name):
+    with pytest.raises(BodyFileFormatError, match=r"control characters.*rename"):
+        load_body_file(f"{tmp_path}/{name}")
+
+
+def test_an_overlong_body_path_is_refused(tmp_path):
+    with pytest.raises(BodyFileFormatError, match=r"5008 characters long"):
+        load_body_file("x" * 5000 + ".pkl.pkl")
+
+
+def test_a_device_is_not_read_as_a_body():
+    with pytest.raises(BodyFileFormatError, match=r"/dev/null is not a regular file"):
+        load_body_file("/dev/null")
+
+
+def test_the_cached_body_loader_refuses_a_hostile_path_before_touching_it():
+    from hkmr_studio.body.model import load_body_model
+
+    with pytest.raises(BodyFileFormatError, match="control characters"):
+        load_body_model("SMPL\x00NEUTRAL.pkl")

@@ -17,7 +17,7 @@ import torch
 from smplx.utils import Struct
 
 from hkmr_studio.body import kinematics
-from hkmr_studio.body.safe_pickle import load_body_file
+from hkmr_studio.body.safe_pickle import check_body_path, load_body_file
 from hkmr_studio.body.validation import validate_body_data
 from hkmr_studio.geometry.checks import check_shape
 from hkmr_studio.geometry.rotations import axis_angle_to_matrix
@@ -43,9 +43,9 @@ class BodyModel(torch.nn.Module):
     def __init__(self, path: str | Path | None = None, dtype: torch.dtype = torch.float32) -> None:
         super().__init__()
         self.path = Path(path) if path is not None else embedded_body_path()
-        self.is_embedded = path is None or self.path.resolve() == embedded_body_path().resolve()
         data = load_body_file(self.path)
         validate_body_data(data, self.path.name)
+        self.is_embedded = path is None or self.path.resolve() == embedded_body_path().resolve()
         self.licence = EMBEDDED_LICENCE if self.is_embedded else USER_LICENCE
         with contextlib.redirect_stdout(io.StringIO()):  # smplx prints a warning about 10 betas, which is SMPL's count
             self.smpl = smplx.SMPL(
@@ -142,7 +142,7 @@ _cache: dict[tuple[str, torch.dtype], BodyModel] = {}
 
 def load_body_model(path: str | Path | None = None, dtype: torch.dtype = torch.float32) -> BodyModel:
     """The body at `path` (None: the embedded open body), loaded once per process and reused."""
-    resolved = str(Path(path).resolve()) if path is not None else str(embedded_body_path().resolve())
+    resolved = str((check_body_path(path) if path is not None else embedded_body_path()).resolve())
     key = (resolved, dtype)
     if key not in _cache:
         with torch.inference_mode(False):  # a body first needed inside inference mode must still serve fitting

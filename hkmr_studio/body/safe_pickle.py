@@ -12,6 +12,8 @@ from __future__ import annotations
 import codecs
 import io
 import pickle
+import stat
+import unicodedata
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,8 @@ from typing import Any
 import numpy as np
 import scipy.sparse
 
+#: Longest body path read (characters); Linux's PATH_MAX. Longer ones are refused before the file system sees them.
+MAX_PATH_CHARS = 4096
 #: Largest array `numpy.zeros` may allocate while loading (elements): a real body needs ~10 million at most.
 MAX_ZEROS_ELEMENTS = 50_000_000
 
@@ -128,14 +132,46 @@ def _loads_restricted(payload: bytes) -> dict[str, Any]:
     return {str(k): _to_plain(v) for k, v in data.items()}
 
 
+def path_text_problem(text: str) -> str:
+    """Why `text` cannot be the path of a body file ('' when it can): control characters or excessive length."""
+    if any(unicodedata.category(c) == "Cc" for c in text):
+        shown = repr(text[:200]) + ("…" if len(text) > 200 else "")
+        return (f"{shown} contains control characters (line breaks, tabs or invisible codes): rename the file or its "
+                "folder, or choose another file")
+    if len(text) > MAX_PATH_CHARS:
+        return (f"{text[:60]!r}… is {len(text)} characters long (at most {MAX_PATH_CHARS} are read): move the file "
+                "somewhere with a shorter path")
+    return ""
+
+
+def check_body_path(path: str | Path) -> Path:
+    """`path` when it names a regular file that may be read; else BodyFileFormatError or FileNotFoundError, saying
+    what the path is instead (hostile text, a folder, a device...)."""
+    problem = path_text_problem(str(path))
+    if problem:
+        raise BodyFileFormatError(f"the body path {problem}")
+    path = Path(path)
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise FileNotFoundError(f"body model file not found: {path}") from None
+    except OSError as exc:
+        raise BodyFileFormatError(f"the body path {path} cannot be used: {exc.strerror}") from None
+    if stat.S_ISDIR(mode):
+        raise BodyFileFormatError(f"{path} is a folder, not a body model file: choose the SMPL_NEUTRAL.pkl (or .npz) "
+                                  "file inside it")
+    if not stat.S_ISREG(mode):
+        raise BodyFileFormatError(f"{path} is not a regular file (a device, pipe or socket): choose a .pkl or .npz "
+                                  "body model file")
+    return path
+
+
 def load_body_file(path: str | Path) -> dict[str, Any]:
     """Read a SMPL-format body model (.pkl or .npz) into a dict of numpy arrays / scipy matrices, safely.
 
     Raises FileNotFoundError, UnsafeBodyFileError (the file would run code) or BodyFileFormatError.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"body model file not found: {path}")
+    path = check_body_path(path)
     if path.suffix.lower() == ".npz":
         try:
             with np.load(path, allow_pickle=False) as archive:
