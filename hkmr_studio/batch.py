@@ -13,9 +13,10 @@ from hkmr_studio.export import DEFAULT_FORMATS
 from hkmr_studio.export.fbx import FbxExportError
 from hkmr_studio.export.files import export_file_name, write_export
 from hkmr_studio.export.params import select_body
+from hkmr_studio.geometry.cameras import focal_length_from_35mm
 from hkmr_studio.pipeline.core import Pipeline, PipelineResult
 from hkmr_studio.pipeline.detection import Box
-from hkmr_studio.pipeline.images import ImageLoadError, load_image
+from hkmr_studio.pipeline.images import ImageLoadError, LoadedImage, exif_focal_35mm, load_image
 from hkmr_studio.pipeline.keypoints import Keypoints2D
 from hkmr_studio.render.compose import overlay_image
 from hkmr_studio.render.overlay import MeshRenderer
@@ -76,6 +77,17 @@ def collect_images(inputs: list[str | Path]) -> list[Path]:
     return paths
 
 
+def photo_focal_length(image: LoadedImage, given: float | None = None) -> tuple[float | None, str]:
+    """The focal length in pixels for `image` and where it came from: `given`, else the 35 mm equivalent in the
+    photo's EXIF, else (None, "assumed"), for the pipeline to assume the image diagonal."""
+    if given is not None:
+        return given, "given"
+    f35_mm = exif_focal_35mm(image.path) if image.path is not None else None
+    if f35_mm is None:
+        return None, "assumed"
+    return focal_length_from_35mm(f35_mm, *image.original_size), "exif"
+
+
 def _unique_stem(path: Path, used: set[str]) -> str:
     stem, n = path.stem, 1
     while stem in used:
@@ -106,6 +118,7 @@ def run_batch(
     keypoints: Keypoints2D | None = None,
     refine: bool = False,
     progress: bool = True,
+    focal_length: float | None = None,
 ) -> BatchReport:
     """Process every image; unreadable files, photos without a person and people without a trustworthy body are
     reported, never fatal. Writes `REPORT_NAME` into `out_dir` last."""
@@ -123,7 +136,9 @@ def run_batch(
             except ImageLoadError as exc:
                 report.unreadable[path] = str(exc)
                 continue
-            result = pipeline.run(image, box=box, keypoints=keypoints, refine=refine)
+            focal, focal_source = photo_focal_length(image, focal_length)
+            result = pipeline.run(image, box=box, keypoints=keypoints, refine=refine, focal_length=focal,
+                                  focal_source=focal_source)
             report.warnings += [f"{path.name}: {m}" for m in result.messages if f"{path.name}: {m}" not in report.warnings]
             if not result.found:
                 (report.not_recovered if result.refused else report.no_person)[path] = result.message

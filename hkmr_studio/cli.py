@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 
@@ -30,6 +31,9 @@ def _build_parser() -> argparse.ArgumentParser:
     infer.add_argument("--keypoints", help="COCO-17 or MediaPipe-33 JSON to use instead of detection (one image)")
     infer.add_argument("--box", help="x,y,w,h: the person to use in a group photo, in pixels")
     infer.add_argument("--refine", action="store_true", help="refine the regressor's body with SMPLify")
+    infer.add_argument("--focal", type=_positive_pixels, metavar="PIXELS",
+                       help="the camera's focal length in pixels of the photo (default: the 35 mm-equivalent focal "
+                            "length in the photo's EXIF, else the image diagonal)")
     infer.add_argument("--format", default=",".join(DEFAULT_FORMATS),
                        help=f"comma-separated outputs besides the overlay PNG: {','.join(FORMATS)}")
     infer.add_argument("--device", default="auto", choices=["auto", "cpu", "gpu"])
@@ -37,6 +41,16 @@ def _build_parser() -> argparse.ArgumentParser:
     bench.add_argument("what", choices=["regressors", "fitting", "pipeline", "edits"], help="which benchmark")
     bench.add_argument("--device", default=None, help="torch device (default: CPU, and the GPU too when present)")
     return parser
+
+
+def _positive_pixels(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a positive number of pixels, got {text!r}")
+    return value
 
 
 def _parse_box(text: str | None) -> tuple[float, float, float, float] | None:
@@ -76,7 +90,7 @@ def _infer(args: argparse.Namespace) -> int:
     pipeline = Pipeline(model=args.model, body_path=args.body, device=args.device)
     try:
         report = run_batch(args.inputs, args.out, pipeline, formats, box=_parse_box(args.box), keypoints=keypoints,
-                           refine=args.refine)
+                           refine=args.refine, focal_length=args.focal)
     except ModelFileError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -54,7 +54,8 @@ def params_dict(result: PipelineResult, which: str = "best") -> dict[str, Any]:
         "camera": {
             "focal_length_px": result.focal_length,
             "principal_point_px": list(result.principal_point),
-            "focal_length_assumed": True,
+            "focal_length_assumed": result.focal_length_source == "assumed",
+            "focal_length_source": result.focal_length_source,
             "crop_weak_perspective": None if result.camera is None else result.camera.tolist(),
             "crop_center_size_px": None if result.crop is None else list(result.crop),
         },

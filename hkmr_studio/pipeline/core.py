@@ -43,6 +43,8 @@ from hkmr_studio.pipeline.images import LoadedImage
 from hkmr_studio.pipeline.keypoints import Keypoints2D
 
 NO_GPU_MESSAGE = "No CUDA GPU was found; running on the CPU."
+#: Where a result's focal length came from: assumed (the image diagonal), given by the user, or EXIF's 35 mm equivalent.
+FOCAL_SOURCES = ("assumed", "given", "exif")
 
 
 def resolve_device(choice: str = "auto") -> tuple[torch.device, str]:
@@ -84,6 +86,7 @@ class PipelineResult:
     mask: np.ndarray | None = None
     crop: tuple[float, float, float] | None = None  # (centre x, centre y, side) pixels
     focal_length: float = 0.0
+    focal_length_source: str = "assumed"  # FOCAL_SOURCES: assumed (the image diagonal), given, or from EXIF
     principal_point: tuple[float, float] = (0.0, 0.0)
     model_name: str = ""
     model_trained: bool = False
@@ -179,11 +182,14 @@ class Pipeline:
         keypoints: Keypoints2D | None = None,
         refine: bool = False,
         focal_length: float | None = None,
+        focal_source: str = "given",
     ) -> PipelineResult:
-        """Recover the body in `image`; detect unless `keypoints` are given (pixels of this image)."""
+        """Recover the body in `image`; detect unless `keypoints` are given (pixels of this image). `focal_length` in
+        pixels, where it came from in `focal_source` ("given" or "exif"); None assumes the image diagonal."""
         width, height = image.original_size
         result = PipelineResult(image=image, found=False, messages=list(self.messages + list(image.notes)))
         result.focal_length = float(focal_length or assumed_focal_length(width, height))
+        result.focal_length_source = _focal_source(focal_source) if focal_length else "assumed"
         result.principal_point = (width / 2.0, height / 2.0)
         timer = _StageTimer(result.timings)
         if keypoints is None:
@@ -367,6 +373,12 @@ def _turned_params(body: BodyEstimate) -> tuple[torch.Tensor, ...]:
     turned = matrix_to_axis_angle(rotation @ axis_angle_to_matrix(torch.tensor([[0.0, math.pi, 0.0]])))
     return (turned, *(torch.as_tensor(getattr(body, k), dtype=torch.float32)[None]
                       for k in ("body_pose", "betas", "transl")))
+
+
+def _focal_source(source: str) -> str:
+    if source not in FOCAL_SOURCES:
+        raise ValueError(f"unknown focal length source {source!r}: use one of {', '.join(FOCAL_SOURCES)}")
+    return source
 
 
 def _refused(result: PipelineResult, reason: str) -> PipelineResult:
