@@ -2,7 +2,8 @@
 
 The folder is `$HKMR_STUDIO_CONFIG_DIR` when set (tests point it at a temporary folder), otherwise platformdirs'
 user config folder for "hkmr-studio". A file that cannot be read is moved aside and the defaults are used, with a
-message that says where the old file went; a value of the wrong kind falls back to its default the same way.
+message that says where the old file went; a value that cannot be used (of the wrong kind, a hostile body path, a
+missing model, recent files past the limit) falls back to its default the same way, named in the message.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from typing import Any
 
 from hkmr_studio import strict_json
 from hkmr_studio.atomic import atomic_write_text
-from hkmr_studio.checkpoints import DEFAULT_MODEL
+from hkmr_studio.body.safe_pickle import path_text_problem
+from hkmr_studio.checkpoints import DEFAULT_MODEL, resolve_model_path, shipped_model_names
 from hkmr_studio.export import FORMATS
 
 CONFIG_DIR_ENV = "HKMR_STUDIO_CONFIG_DIR"
@@ -88,29 +90,113 @@ def _set_aside(path: Path) -> Path:
     return backup
 
 
-def load_settings(path: str | Path | None = None) -> tuple[Settings, str]:
-    """The saved settings (defaults when there is no file) and a message for the user, empty when all was well."""
-    path = Path(path) if path is not None else settings_path()
-    if not path.is_file():
-        return Settings(), ""
+@dataclass
+class SettingsReading:
+    """What the settings file gave: the settings to use, and one clause per thing ignored, each naming the field (or
+    the file) and what to do. When `ignored` is not empty, the file on disk no longer matches `settings`."""
+
+    settings: Settings
+    ignored: list[str]
+
+
+def _shown(text: str, limit: int = 80) -> str:
+    """`text` quoted, control characters escaped, cut to `limit` characters."""
+    return repr(text[:limit]) + ("…" if len(text) > limit else "")
+
+
+def _model_problem(model: str) -> str:
+    """'' when `model` is a shipped model's name or an existing model file, else a clause saying what to do."""
+    shipped = shipped_model_names()
+    if model in shipped or model == DEFAULT_MODEL:  # a missing default is doctor's and the loader's to report
+        return ""
+    try:
+        found = resolve_model_path(model).is_file()
+    except (OSError, ValueError):  # a path too long for the file system
+        found = False
+    if found:
+        return ""
+    return (f"model: {_shown(model)} was not found (shipped models: {', '.join(shipped)}), so the '{DEFAULT_MODEL}' "
+            "model is used: choose another in the toolbar")
+
+
+def _parse(path: Path) -> tuple[dict[str, Any] | None, str]:
+    """The file's JSON object, or None and why it could not be read."""
+    if path.is_dir():
+        return None, "it is a folder, not a settings file"
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        if not isinstance(data, dict):
-            raise TypeError(f"expected a JSON object, found {type(data).__name__}")
-    except (OSError, UnicodeDecodeError, ValueError, TypeError) as exc:
-        backup = _set_aside(path)
-        return Settings(), (f"Your settings file could not be read ({exc}); the defaults are used. "
-                            f"The old file was kept as {backup}.")
+    except RecursionError:
+        return None, "its JSON is nested too deeply"
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        return None, str(exc)
+    if not isinstance(data, dict):
+        return None, f"expected a JSON object, found {type(data).__name__}"
+    return data, ""
+
+
+def _checked_values(data: dict[str, Any]) -> SettingsReading:
+    """Settings from a JSON object: each value of the wrong kind, unknown entry, hostile body path, missing model and
+    recent file past the limit is left out and named."""
     defaults = Settings()
-    values = {f.name: data.get(f.name, getattr(defaults, f.name)) for f in fields(Settings)}
-    invalid = sorted(name for name, value in values.items() if not _VALID[name](value))
-    if not invalid:
-        return Settings(**values), ""
-    for name in invalid:
-        values[name] = getattr(defaults, name)
-    backup = _set_aside(path)
-    return Settings(**values), (f"Some settings had invalid values and were reset to their defaults "
-                                f"({', '.join(invalid)}). The old file was kept as {backup}.")
+    names = [f.name for f in fields(Settings)]
+    values = {name: data.get(name, getattr(defaults, name)) for name in names}
+    ignored = []
+    unknown = sorted(str(key) for key in data if key not in names)
+    if unknown:
+        listed = ", ".join(_shown(key, 40) for key in unknown[:5]) + (", …" if len(unknown) > 5 else "")
+        ignored.append(f"unknown entr{'y' if len(unknown) == 1 else 'ies'} {listed} ignored (another version of "
+                       "HKMR Studio may have written them, nothing to do)")
+    invalid = [name for name, value in values.items() if not _VALID[name](value)]
+    if invalid:
+        wording = "invalid values and are back to their defaults (set them" if len(invalid) > 1 else \
+            "an invalid value and is back to its default (set it"
+        ignored.append(f"{', '.join(invalid)} had {wording} again in the app)")
+        values.update({name: getattr(defaults, name) for name in invalid})
+    if len(values["recent_files"]) > MAX_RECENT_FILES:
+        ignored.append(f"recent_files held {len(values['recent_files'])} entries, of which the newest "
+                       f"{MAX_RECENT_FILES} are kept")
+        values["recent_files"] = values["recent_files"][:MAX_RECENT_FILES]
+    body_problem = path_text_problem(values["body_path"]) if values["body_path"] else ""
+    if body_problem:
+        ignored.append("body_path ignored, so the embedded open body is used until you choose your SMPL file again "
+                       f"in Preferences: the path {body_problem}")
+        values["body_path"] = None
+    model_problem = _model_problem(values["model"])
+    if model_problem:
+        ignored.append(model_problem)
+        values["model"] = defaults.model
+    return SettingsReading(Settings(**values), ignored)
+
+
+def read_settings(path: str | Path | None = None) -> SettingsReading:
+    """The saved settings with everything unusable left out and named; changes nothing on disk."""
+    path = Path(path) if path is not None else settings_path()
+    if not (path.is_file() or path.is_dir()):
+        return SettingsReading(Settings(), [])
+    data, reason = _parse(path)
+    if data is None:
+        return SettingsReading(Settings(), [f"{path} could not be read ({reason}), so every setting is at its default"])
+    return _checked_values(data)
+
+
+def load_settings(path: str | Path | None = None) -> tuple[Settings, str]:
+    """The saved settings (defaults when there is no file) and a message for the user, empty when all was well.
+
+    A file with anything ignored is set aside (renamed with a .bad suffix) and the settings in use are saved in its
+    place; where the folder does not allow that, the start goes on and the message says what to repair.
+    """
+    path = Path(path) if path is not None else settings_path()
+    reading = read_settings(path)
+    if not reading.ignored:
+        return reading.settings, ""
+    note = "Settings: " + "; ".join(reading.ignored) + "."
+    try:
+        backup = _set_aside(path)
+        save_settings(reading.settings, path)
+    except OSError as exc:
+        return reading.settings, (f"{note} The file could not be moved aside ({exc.strerror or exc}), so this "
+                                  f"happens again at the next start: repair or delete {path}.")
+    return reading.settings, f"{note} The old file was kept as {backup}."
 
 
 def save_settings(settings: Settings, path: str | Path | None = None) -> Path:
