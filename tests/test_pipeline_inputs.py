@@ -369,6 +369,32 @@ def test_malformed_keypoint_files_name_the_problem(tmp_path, content, fragments)
         assert fragment in message, message
 
 
+@pytest.mark.parametrize(
+    "content, fragments",
+    [
+        ("[" * 100_000 + "]" * 100_000, ["nested too deeply", "export the keypoints again"]),
+        (json.dumps([1e308] + _coco_values()[1:]), ["keypoint 0 (nose): x = 1e+308 lies too far out", "at most 1000000 pixels"]),
+        ("[" + ", ".join([str(10**400)] + [str(v) for v in _coco_values()[1:]]) + "]",
+         ["keypoint 0 (nose): x is an integer of 401 digits, not a usable number"]),
+        (json.dumps({"landmarks": [{**lm, "x": 1e308} for lm in _landmarks(0.01)], "normalized": True,
+                     "image_size": [640, 480]}), ["landmark 0 (nose): x = 1e+308 (normalised) lies too far out"]),
+        (json.dumps({"landmarks": _landmarks(0.01), "normalized": True, "image_size": [1e308, 480]}),
+         ['"image_size" 1e+308 is larger than 1000000 pixels']),
+        (json.dumps({"landmarks": _landmarks(), "world_landmarks": [{"x": 1e300, "y": 0, "z": 0}] * 33}),
+         ["world landmark 0: x = 1e+300 metres lies", "at most 1000 metres"]),
+    ],
+)
+def test_hostile_keypoint_numbers_and_nesting_name_the_problem(tmp_path, content, fragments):
+    """A nesting bomb, coordinates far beyond any photo and integers too large for a float are refused with a message
+    (they raised RecursionError, ValueError or OverflowError, or reached the network as infinities)."""
+    with pytest.raises(KeypointFileError) as info:
+        load_keypoints_json(_write(tmp_path, content, "pose.json"))
+    message = str(info.value)
+    assert message.startswith("'pose.json': ")
+    for fragment in fragments:
+        assert fragment in message, message
+
+
 def test_missing_keypoint_file(tmp_path):
     with pytest.raises(KeypointFileError, match="'gone.json': file not found"):
         load_keypoints_json(tmp_path / "gone.json")

@@ -31,6 +31,12 @@ from hkmr_studio.body.keypoint_sets import (  # noqa: F401  (re-exported: the pi
 VISIBILITY_THRESHOLD = 0.5
 
 SOURCES = ("mediapipe", "coco-json", "mediapipe-json", "user")
+#: Largest keypoint coordinate read from a file, in pixels from the image's corner either way: far beyond any photo
+#: (images have at most 150 MP), small enough for the pipeline's arithmetic to stay finite.
+MAX_PIXEL_COORDINATE = 1_000_000
+#: Largest world-landmark coordinate read from a file, in metres from the hips.
+MAX_WORLD_METRES = 1000
+_LARGEST_INTEGER = int(np.finfo(np.float64).max)  # larger JSON integers have no float value
 _COCO_VISIBILITY = {0: 0.0, 1: 0.5, 2: 1.0}
 
 
@@ -131,6 +137,11 @@ def _read_json(path: Path) -> Any:
         raise KeypointFileError(
             f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}. Fix the file or export it again."
         ) from None
+    except RecursionError:
+        raise KeypointFileError("the JSON is nested too deeply to be a keypoint file (they are a few levels deep): "
+                                "export the keypoints again.") from None
+    except ValueError as exc:  # e.g. an integer of more than 4300 digits
+        raise KeypointFileError(f"not usable JSON: {exc}. Fix the file or export it again.") from None
 
 
 def _parse(data: Any, image_size: tuple[int, int] | None, index: int | None) -> Keypoints2D:
@@ -195,6 +206,8 @@ def _from_coco(values: Any) -> Keypoints2D:
     for k, (name, landmark) in enumerate(zip(COCO17_NAMES, COCO17_FROM_MEDIAPIPE33, strict=True)):
         where = f"keypoint {k} ({name})"
         x, y, v = (_number(values[3 * k + i], f"{where}: {axis}") for i, axis in enumerate("xyv"))
+        for axis, value in zip("xy", (x, y)):
+            _check_within(value, 1.0, MAX_PIXEL_COORDINATE, f"{where}: {axis} = {value:g}")
         if v not in _COCO_VISIBILITY:
             raise KeypointFileError(f"{where}: v is {v:g}; COCO v must be 0 (absent), 1 (occluded) or 2 (visible)")
         if v > 0:
@@ -226,6 +239,9 @@ def _from_mediapipe(landmarks: Any, normalized: bool, image_size: tuple[int, int
         if entry.get("name", name) != name:
             raise KeypointFileError(f"{where} is named {entry['name']!r}: landmarks must be in MediaPipe's order")
         xy[i] = [_number(_field(entry, axis, where), f"{where}: {axis}") for axis in "xy"]
+        for axis, value, factor in zip("xy", xy[i], scale):
+            shown = f"{value:g} (normalised)" if normalized else f"{value:g}"
+            _check_within(value, factor, MAX_PIXEL_COORDINATE, f"{where}: {axis} = {shown}")
         v = _number(entry.get("visibility", 1.0), f"{where}: visibility")
         if v < 0:
             raise KeypointFileError(f"{where}: visibility {v:g} is negative; it must be between 0 and 1")
@@ -243,6 +259,9 @@ def _from_mediapipe(landmarks: Any, normalized: bool, image_size: tuple[int, int
                 for i, e in enumerate(world_entries)
             ]
         )
+        for (i, axis), value in np.ndenumerate(world_xyz):
+            _check_within(value, 1.0, MAX_WORLD_METRES, f"world landmark {i}: {'xyz'[axis]} = {value:g} metres",
+                          "from the hips", "metres")
     return Keypoints2D(xy=xy * scale, visibility=visibility, present=present, source="mediapipe-json", world=world_xyz)
 
 
@@ -267,9 +286,19 @@ def _field(entry: Any, key: str, where: str) -> Any:
 def _number(value: Any, where: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise KeypointFileError(f"{where} is {value!r}, not a number")
+    if isinstance(value, int) and abs(value) > _LARGEST_INTEGER:
+        raise KeypointFileError(f"{where} is an integer of {len(str(abs(value)))} digits, not a usable number")
     if not math.isfinite(value):
         raise KeypointFileError(f"{where} is {value}, not a finite number")
     return float(value)
+
+
+def _check_within(value: float, factor: float, limit: float, what: str, origin: str = "from the image's corner",
+                  unit: str = "pixels") -> None:
+    """Refuse `value` when `value * factor` (pixels or metres; factor > 0) lies further than `limit` from `origin`."""
+    if abs(value) > limit / factor:
+        raise KeypointFileError(f"{what} lies too far out: coordinates are at most {limit:.0f} {unit} {origin}. "
+                                "Fix the file or export it again.")
 
 
 def _image_size(value: Any) -> tuple[float, float]:
@@ -278,4 +307,7 @@ def _image_size(value: Any) -> tuple[float, float]:
     width, height = (_number(v, "image_size") for v in value)
     if width <= 0 or height <= 0:
         raise KeypointFileError(f'"image_size" must be positive, found {value!r}')
+    if max(width, height) > MAX_PIXEL_COORDINATE:
+        raise KeypointFileError(f'"image_size" {max(width, height):g} is larger than {MAX_PIXEL_COORDINATE} pixels: '
+                                "give the photo's width and height in pixels")
     return width, height
