@@ -9,6 +9,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from hkmr_studio.settings import SettingsReading, read_settings, settings_path
+
 
 @dataclass
 class Check:
@@ -28,10 +30,23 @@ def _body_check(body_path: str | None) -> Check:
     try:
         body = BodyModel(body_path)
     except (FileNotFoundError, BodyFileFormatError, UnsafeBodyFileError) as exc:
-        return Check("body model", False, str(exc), "point --body at a SMPL_NEUTRAL.pkl, or reinstall to restore the "
-                     "embedded open body (models/body/SMPL_OPEN_NEUTRAL.pkl)")
+        return Check("body model", False, str(exc), "choose another body file in Preferences or point --body at a "
+                     "SMPL_NEUTRAL.pkl, or reinstall to restore the embedded open body "
+                     "(models/body/SMPL_OPEN_NEUTRAL.pkl)")
     kind = "embedded open body" if body.is_embedded else "user-supplied SMPL file"
     return Check("body model", True, f"{kind}: {body.path} ({body.num_vertices} vertices); licence: {body.licence}")
+
+
+def _settings_check(reading: SettingsReading) -> Check:
+    path = settings_path()
+    if reading.ignored:
+        return Check("settings", False, "; ".join(reading.ignored),
+                     f"start the app once: it moves {path} aside and saves the settings it uses in its place (or "
+                     "repair the file yourself)", essential=False)
+    chosen = reading.settings
+    body = chosen.body_path or "embedded open body"
+    origin = str(path) if path.is_file() else f"{path} (not saved yet: the defaults)"
+    return Check("settings", True, f"{origin}: model {chosen.model}, device {chosen.device}, {body}", essential=False)
 
 
 def _device_check() -> Check:
@@ -80,8 +95,10 @@ def _versions_check() -> Check:
 
 
 def run_checks(body_path: str | None = None) -> list[Check]:
-    """All checks, in report order."""
-    return [_body_check(body_path), _device_check(), _mediapipe_check(), _display_check(), _versions_check()]
+    """All checks, in report order. Without `body_path`, the body chosen in the settings (as the window uses it)."""
+    reading = read_settings()
+    return [_body_check(body_path or reading.settings.body_path), _settings_check(reading), _device_check(),
+            _mediapipe_check(), _display_check(), _versions_check()]
 
 
 def format_report(checks: list[Check]) -> str:
