@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import re
 from pathlib import Path
 
 from PySide6.QtWidgets import (
@@ -22,19 +24,34 @@ from PySide6.QtWidgets import (
 
 from hkmr_studio.body.model import load_body_model
 from hkmr_studio.export import FORMATS
+from hkmr_studio.gui.analysis import is_bug
 from hkmr_studio.settings import Settings
 
+#: Longest run of characters without a break opportunity in the refusal message.
+BREAK_EVERY = 30
+log = logging.getLogger(__name__)
 FORMAT_LABELS = {"json": "Parameters (JSON)", "npz": "Parameters (NPZ)", "obj": "Mesh (OBJ)", "glb": "Mesh (GLB)",
                  "fbx": "Rigged body (FBX)"}
 
 
 def body_file_problem(path: str | Path) -> str:
-    """Load a SMPL-format body file; '' when it is usable, else why it was refused."""
+    """Load a SMPL-format body file; '' when it is usable, else why it was refused (the body check's message)."""
+    name = Path(path).name if Path(path).name.isprintable() else repr(Path(path).name)
     try:
-        body = load_body_model(path)
-    except Exception as exc:  # noqa: BLE001 - a user's file may fail in any way; each failure means refused
-        return f"{Path(path).name} was refused: {exc}"
-    return "" if body.num_vertices > 0 else f"{Path(path).name} has no vertices"
+        load_body_model(path)
+    except Exception as exc:  # a user's file may fail in any way; each failure means refused, bugs are logged
+        if is_bug(exc):
+            log.error("checking the body file %r failed", path, exc_info=exc)
+            return (f"{name} could not be checked: HKMR Studio failed unexpectedly ({type(exc).__name__}). The "
+                    "details are in the log; please report it.")
+        return f"{name} was refused: {str(exc).removeprefix(f'{name}: ')}"
+    return ""
+
+
+def wrappable(text: str) -> str:
+    """`text` with an invisible break opportunity every BREAK_EVERY characters of a long unbroken run (a path), so a
+    word-wrapped label can wrap it instead of growing wider than the screen."""
+    return re.sub(rf"\S{{{BREAK_EVERY}}}(?=\S)", lambda match: match.group(0) + "\u200b", text)
 
 
 class PreferencesDialog(QDialog):
@@ -72,8 +89,8 @@ class PreferencesDialog(QDialog):
         body.addWidget(self.embedded)
         body.addWidget(self.licensed)
         body.addLayout(path_row)
-        body.addWidget(self.problem_label)
         form.addRow("Body model:", body)
+        form.addRow(self.problem_label)  # a row of its own: a nested layout in a form row would clip wrapped text
         form.addRow("Export all writes:", formats)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
@@ -85,7 +102,7 @@ class PreferencesDialog(QDialog):
     def choose_body_file(self, path: str) -> bool:
         """Check and take `path` as the body model; on refusal show why and keep the previous choice."""
         problem = body_file_problem(path)
-        self.problem_label.setText(problem)
+        self._show_problem(problem)
         if problem:
             return False
         self._body_path = str(Path(path).resolve())
@@ -100,9 +117,15 @@ class PreferencesDialog(QDialog):
 
     def accept(self) -> None:
         if self.licensed.isChecked() and not self._body_path:
-            self.problem_label.setText("Choose your SMPL file first, or pick the embedded body.")
+            self._show_problem("Choose your SMPL file first, or pick the embedded body.")
             return
         super().accept()
+
+    def _show_problem(self, text: str) -> None:
+        """Show `text` under the body choice, wrapped, and fit the dialog to it so no line is cut off."""
+        self.problem_label.setText(wrappable(text))
+        self.layout().activate()  # the new text's size, before the dialog is fitted to it
+        self.adjustSize()
 
     def _browse(self) -> None:
         start = str(Path(self._body_path).parent) if self._body_path else ""
