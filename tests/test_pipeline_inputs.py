@@ -432,3 +432,27 @@ def test_exif_focal_length_is_none_when_absent_unknown_or_unreadable(tmp_path):
     (tmp_path / "notes.jpg").write_text("not an image")
     for name in ("plain.png", "unknown.jpg", "notes.jpg", "missing.jpg"):
         assert exif_focal_35mm(tmp_path / name) is None, name
+
+
+# ---------------------------------------------------------------- large photos decoded reduced
+
+
+def test_a_large_jpeg_is_decoded_reduced_when_asked(tmp_path):
+    Image.new("RGB", (6000, 4000), (10, 200, 30)).save(tmp_path / "big.jpg", quality=80)
+    loaded = load_image(tmp_path / "big.jpg", max_pixels=7_000_000)
+    assert loaded.rgb.shape == (2000, 3000, 3) and loaded.original_size == (3000, 2000) and loaded.scale == 0.5
+    assert "decoded at 1/2 size (6000 x 4000 -> 3000 x 2000) to save memory" in loaded.notes
+    assert np.abs(loaded.rgb[1000, 1500].astype(int) - (10, 200, 30)).max() <= 3
+    full = load_image(tmp_path / "big.jpg", max_pixels=24_000_000)
+    assert full.original_size == (6000, 4000) and full.scale == 1.0 and full.notes == ()
+
+
+def test_other_formats_are_reduced_after_decoding_and_turned_upright(tmp_path):
+    stored = np.zeros((600, 900, 3), np.uint8)
+    stored[:, :450] = (255, 0, 0)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # shown turned 90 degrees clockwise: the stored left half goes to the top
+    Image.fromarray(stored).save(tmp_path / "scan.png", exif=exif)
+    loaded = load_image(tmp_path / "scan.png", max_pixels=100_000)  # 1/2 is 135,000 px, 1/4 fits
+    assert loaded.rgb.shape == (225, 150, 3) and loaded.scale == 0.25
+    assert loaded.rgb[10, 75, 0] == 255 and loaded.rgb[215, 75, 0] == 0

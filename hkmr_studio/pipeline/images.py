@@ -1,8 +1,9 @@
 """Images in: any photo a user may drop, or a frame from video, webcam or clipboard, as one RGB uint8 array.
 
-Every image comes out as (H, W, 3) uint8 RGB at full resolution, upright (EXIF orientation applied), with pixel
-coordinates x right, y down from the top-left corner. Transparency is composited on white; 16-bit and float pixels
-are scaled to 8 bit; multi-frame files give their first frame. Detection downsizes separately, so nothing is lost here.
+Every image comes out as (H, W, 3) uint8 RGB, upright (EXIF orientation applied), with pixel coordinates x right, y
+down from the top-left corner. Transparency is composited on white; 16-bit and float pixels are scaled to 8 bit;
+multi-frame files give their first frame. Full resolution unless the caller sets `max_pixels` (batches do, to bound
+memory); detection downsizes separately.
 """
 
 from __future__ import annotations
@@ -31,22 +32,30 @@ class ImageLoadError(ValueError):
 class LoadedImage:
     """A photo or frame ready for the pipeline.
 
-    rgb: (H, W, 3) uint8, upright, full resolution. path: the file it came from (None for frames).
+    rgb: (H, W, 3) uint8, upright. path: the file it came from (None for frames).
     notes: what was done to make it usable (e.g. "EXIF orientation 6 applied"), for the user to see.
+    scale: pixels of `rgb` per pixel of the file: 1 unless a large photo was decoded reduced (`load_image`).
     """
 
     rgb: np.ndarray
     path: Path | None
     notes: tuple[str, ...] = ()
+    scale: float = 1.0
 
     @property
     def original_size(self) -> tuple[int, int]:
-        """(width, height) in pixels of the original image; loading never resizes, so the array's own size."""
+        """(width, height) in pixels of the image the pipeline works in: the array's own size (the file's size
+        times `scale`)."""
         return int(self.rgb.shape[1]), int(self.rgb.shape[0])
 
 
-def load_image(path: str | Path) -> LoadedImage:
-    """Read an image file into an upright RGB uint8 array; raise ImageLoadError with advice if that is impossible."""
+def load_image(path: str | Path, *, max_pixels: int | None = None) -> LoadedImage:
+    """Read an image file into an upright RGB uint8 array; raise ImageLoadError with advice if that is impossible.
+
+    The size is checked from the header before decoding. A photo of more than `max_pixels` is decoded reduced by 2,
+    4 or 8 on each side (the smallest that fits, at most 8; JPEGs decode at the smaller size directly, never holding
+    the full one), with a note and `LoadedImage.scale`.
+    """
     path = Path(path)
     name = f"'{path.name}'"
     if not path.exists():
@@ -66,7 +75,9 @@ def load_image(path: str | Path) -> LoadedImage:
                 notes: list[str] = []
                 if getattr(image, "n_frames", 1) > 1:
                     notes.append(f"first of {image.n_frames} frames used")
-                image.load()
+                file_width = image.width
+                image = _decoded(image, _reduction(image.size, max_pixels), notes)
+                scale = image.width / file_width
                 image = _upright(image, notes)
                 rgb = _pil_to_rgb(image, notes)
     except ImageLoadError:
@@ -90,7 +101,34 @@ def load_image(path: str | Path) -> LoadedImage:
             f"{name} is damaged or incomplete (truncated) and cannot be decoded ({exc}). "
             "Copy or download it again, or re-save it from the program that made it."
         ) from exc
-    return LoadedImage(rgb=rgb, path=path, notes=tuple(notes))
+    return LoadedImage(rgb=rgb, path=path, notes=tuple(notes), scale=scale)
+
+
+def _reduction(size: tuple[int, int], max_pixels: int | None) -> int:
+    """The side reduction (1, 2, 4 or 8) that brings `size` to at most `max_pixels`, or 8."""
+    factor = 1
+    while max_pixels is not None and factor < 8 and size[0] * size[1] > max_pixels * factor**2:
+        factor *= 2
+    return factor
+
+
+def _decoded(image: Image.Image, factor: int, notes: list[str]) -> Image.Image:
+    """`image` decoded, `factor` times smaller on each side (JPEG's decoder scales while decoding; other formats are
+    reduced after it)."""
+    if factor == 1:
+        image.load()
+        return image
+    width, height = image.size
+    target = (-(-width // factor), -(-height // factor))
+    image.draft(None, target)  # JPEG only; a no-op elsewhere
+    image.load()
+    if image.size != target:
+        try:
+            image = image.reduce(factor)
+        except ValueError:  # modes reduce() lacks (palette, 1-bit)
+            image = image.resize(target, Image.Resampling.NEAREST)
+    notes.append(f"decoded at 1/{factor} size ({width} x {height} -> {image.width} x {image.height}) to save memory")
+    return image
 
 
 def exif_focal_35mm(path: str | Path) -> float | None:
