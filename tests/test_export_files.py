@@ -56,3 +56,19 @@ def test_fbx_has_the_smpl_armature_skin_weights_and_the_predicted_pose(tmp_path,
     ours = camera_to_yup(vertices)
     np.testing.assert_allclose(summary["posed_min"], ours.min(0), atol=5e-3)
     np.testing.assert_allclose(summary["posed_max"], ours.max(0), atol=5e-3)
+
+
+def test_a_file_set_appears_complete_or_not_at_all(tmp_path):
+    import errno
+
+    from hkmr_studio.atomic import atomic_file_set
+
+    with atomic_file_set(tmp_path) as staging:
+        for name in ("a_overlay.png", "a.obj"):
+            (staging / name).write_text(name)
+        assert list(tmp_path.glob("a*")) == []  # nothing shows before the set is complete
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.obj", "a_overlay.png"]
+    with pytest.raises(OSError), atomic_file_set(tmp_path) as staging:
+        (staging / "b_overlay.png").write_text("b")
+        raise OSError(errno.ENOSPC, "No space left on device")  # the disk fills before b.obj
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.obj", "a_overlay.png"]  # no b, no staging folder

@@ -88,3 +88,43 @@ def test_35mm_equivalent_focal_length_scales_by_the_full_frame_diagonal():
     for bad in (0.0, -35.0, float("nan"), float("inf")):
         with pytest.raises(ValueError, match="35 mm"):
             focal_length_from_35mm(bad, 640, 480)
+
+
+def test_an_empty_render_of_a_mesh_in_view_raises_render_error(renderer, monkeypatch):
+    """VTK handing back a blank picture (a render cut short) is an error, not an overlay without its body."""
+    import pyvista
+
+    from hkmr_studio.render.overlay import RenderError
+
+    camera = PinholeCamera(focal_length=600.0, cx=320.0, cy=240.0, width=640, height=480)
+    verts, faces = _box((0.0, 0.0, 4.0), 0.1)
+    monkeypatch.setattr(pyvista.Plotter, "screenshot", lambda self, *a, **k: np.zeros((480, 640, 4), np.uint8))
+    with pytest.raises(RenderError, match="could not be rendered"):
+        renderer.render([(verts, faces, (1.0, 0.0, 0.0))], camera)
+    aside = renderer.render([(verts + np.array([10.0, 0.0, 0.0]), faces, (1.0, 0.0, 0.0))], camera)
+    assert not aside[..., 3].any()  # a mesh outside the picture rightly covers nothing
+
+
+def test_ctrl_c_during_a_render_takes_effect_when_vtk_returns(renderer):
+    """Ctrl-C inside a VTK callback would be swallowed or end the process; it is held until the render is done."""
+    import os
+    import signal
+
+    camera = PinholeCamera(focal_length=600.0, cx=320.0, cy=240.0, width=640, height=480)
+    verts, faces = _box((0.0, 0.0, 4.0), 0.1)
+    window = renderer._plotter.ren_win
+    events = []
+
+    def ctrl_c(caller, event):
+        os.kill(os.getpid(), signal.SIGINT)
+        events.append("Ctrl-C")  # Python runs the SIGINT handler by here: inside VTK's callback
+
+    tags = [window.AddObserver("StartEvent", ctrl_c),
+            window.AddObserver("EndEvent", lambda caller, event: events.append("render done"))]
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            renderer.render([(verts, faces, (1.0, 0.0, 0.0))], camera)
+    finally:
+        for tag in tags:
+            window.RemoveObserver(tag)
+    assert events[0] == "Ctrl-C" and events[-1] == "render done"  # the interrupt waited for VTK to finish

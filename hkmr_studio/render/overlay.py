@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from hkmr_studio.interrupts import interrupts_held
 from hkmr_studio.render.llvm_guard import load_triton_before_opengl
 
 os.environ.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkEGLRenderWindow")  # offscreen without an X server
@@ -21,6 +22,10 @@ MAX_RENDER_SIDE = 2048
 MESH_COLOR_RGB = (0.55, 0.75, 0.95)
 #: The regressor's body where it is shown beside a fit (which keeps MESH_COLOR_RGB).
 REGRESSION_COLOR_RGB = (0.98, 0.62, 0.25)
+
+
+class RenderError(RuntimeError):
+    """A render came back without the mesh it should show; the message says what to do."""
 
 
 @dataclass(frozen=True)
@@ -62,21 +67,24 @@ def _rgb_bytes(color: np.ndarray) -> np.ndarray:
 
 
 class MeshRenderer:
-    """Renders one or more meshes (RGBA) with a pinhole camera; reuse one instance: VTK start-up costs ~1 s."""
+    """Renders one or more meshes (RGBA) with a pinhole camera; reuse one instance: VTK start-up costs ~1 s.
+    Ctrl-C pressed while VTK works takes effect when it returns (`interrupts_held`)."""
 
     def __init__(self) -> None:
         load_triton_before_opengl()
         import pyvista as pv
 
         self._pv = pv
-        self._plotter = pv.Plotter(off_screen=True, window_size=(64, 64), lighting="three lights")
-        self._plotter.set_background("black")
+        with interrupts_held():
+            self._plotter = pv.Plotter(off_screen=True, window_size=(64, 64), lighting="three lights")
+            self._plotter.set_background("black")
         self._actors: list = []
         self._meshes: list = []  # PolyData per actor, updated in place while the topology stays the same
         self._faces: list[np.ndarray] = []
 
     def close(self) -> None:
-        self._plotter.close()
+        with interrupts_held():
+            self._plotter.close()
 
     def set_lights(self, lights: list[DirectionalLight]) -> None:
         """Replace the lighting (the default is pyvista's "three lights") by these directional lights."""
@@ -124,10 +132,28 @@ class MeshRenderer:
     ) -> np.ndarray:
         """Render [(vertices (V, 3) camera frame, faces (F, 3), colour RGB or per-vertex (V, 3) in [0, 1])].
 
-        Returns (H, W, 4) uint8 RGBA at the camera's size; alpha 0 where no mesh covers the pixel.
+        Returns (H, W, 4) uint8 RGBA at the camera's size; alpha 0 where no mesh covers the pixel. Raises RenderError
+        when a mesh in view came back missing.
         """
         factor = min(1.0, MAX_RENDER_SIDE / max(camera.width, camera.height))
         cam = camera.scaled(factor)
+        with interrupts_held():
+            rgba = self._render(meshes, cam)
+        if not rgba[..., 3].any() and _in_view(meshes, cam):
+            raise RenderError("the body could not be rendered (VTK returned an empty picture). Run again; if it "
+                              "persists, check the graphics setup with `hkmr-studio doctor`")
+        if factor < 1.0:
+            import cv2
+
+            rgba = cv2.resize(rgba, (camera.width, camera.height), interpolation=cv2.INTER_LINEAR)
+        return rgba
+
+    def _render(
+        self,
+        meshes: list[tuple[np.ndarray, np.ndarray, np.ndarray | tuple[float, float, float]]],
+        cam: PinholeCamera,
+    ) -> np.ndarray:
+        """`render` at the camera's own size: (H, W, 4) uint8 RGBA."""
         pl = self._plotter
         self._update_meshes(meshes)
         if tuple(pl.window_size) != (cam.width, cam.height):
@@ -142,16 +168,32 @@ class MeshRenderer:
         depths = np.concatenate([np.asarray(m[0])[:, 2] for m in meshes]) if meshes else np.array([1.0])
         vtk_cam.clipping_range = (max(0.01, float(depths.min()) * 0.5), float(depths.max()) * 2.0 + 1.0)
         pl.render()
-        rgba = pl.screenshot(transparent_background=True, return_img=True)
-        if factor < 1.0:
-            import cv2
+        return pl.screenshot(transparent_background=True, return_img=True)
 
-            rgba = cv2.resize(rgba, (camera.width, camera.height), interpolation=cv2.INTER_LINEAR)
-        return rgba
+
+def _in_view(meshes: list[tuple[np.ndarray, np.ndarray, object]], camera: PinholeCamera) -> bool:
+    """Whether the meshes must cover pixels: vertices in front of the camera project inside the frame, at least 2 px
+    apart (a smaller mesh may fall between pixel centres)."""
+    if not meshes:
+        return False
+    points = np.concatenate([np.asarray(m[0], dtype=np.float64).reshape(-1, 3) for m in meshes])
+    points = points[points[:, 2] > 1e-3]
+    pixels = points[:, :2] / points[:, 2:] * camera.focal_length + (camera.cx, camera.cy)
+    inside = pixels[((pixels >= 0) & (pixels < (camera.width, camera.height))).all(axis=1)]
+    return len(inside) > 0 and float(np.ptp(inside, axis=0).max()) >= 2.0
 
 
 def blend(image: np.ndarray, rgba: np.ndarray, opacity: float = 0.7) -> np.ndarray:
-    """Alpha-blend a rendered (H, W, 4) RGBA layer over an (H, W, 3) RGB uint8 photo."""
-    alpha = (rgba[..., 3:4].astype(np.float32) / 255.0) * float(np.clip(opacity, 0.0, 1.0))
-    out = image.astype(np.float32) * (1.0 - alpha) + rgba[..., :3].astype(np.float32) * alpha
-    return out.round().astype(np.uint8)
+    """Alpha-blend a rendered (H, W, 4) RGBA layer over an (H, W, 3) RGB uint8 photo into a new array. Only the
+    rows and columns the layer covers are computed in floats: photos may have 100+ megapixels."""
+    out = image.copy()
+    coverage = rgba[..., 3]
+    rows, cols = np.flatnonzero(coverage.any(axis=1)), np.flatnonzero(coverage.any(axis=0))
+    if rows.size == 0:
+        return out
+    window = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
+    alpha = rgba[window][..., 3:4].astype(np.float32) * (float(np.clip(opacity, 0.0, 1.0)) / 255.0)
+    region = image[window].astype(np.float32)
+    region += (rgba[window][..., :3].astype(np.float32) - region) * alpha
+    out[window] = region.round().astype(np.uint8)
+    return out
