@@ -21,7 +21,7 @@ from hkmr_studio.pipeline.keypoints import Keypoints2D
 from hkmr_studio.render.compose import overlay_image
 from hkmr_studio.render.overlay import MeshRenderer
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".gif"}  # what load_image reads
 
 
 REPORT_NAME = "report.json"

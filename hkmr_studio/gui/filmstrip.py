@@ -10,7 +10,7 @@ from hkmr_studio.gui.qt_images import qimage_from_array
 from hkmr_studio.gui.state import Document, Status, StudioState
 
 THUMBNAIL = QSize(96, 64)
-_MARK = {Status.NEW: "", Status.RUNNING: "⏳ ", Status.DONE: "✓ ", Status.NO_PERSON: "∅ ",
+_MARK = {Status.NEW: "", Status.RUNNING: "↻ ", Status.DONE: "✓ ", Status.NO_PERSON: "∅ ",
          Status.NOT_RECOVERED: "✖ ", Status.FAILED: "⚠ "}
 
 

@@ -150,9 +150,9 @@ class InferenceController(QObject):
             return
         result = analysis.result
         for text in result.messages:
-            self._state.notify(Level.WARNING, text)
+            self._state.notify(Level.WARNING, text, document.name)
         if not result.found:
-            self._state.notify(Level.ERROR if result.refused else Level.WARNING, result.message)
+            self._state.notify(Level.ERROR if result.refused else Level.WARNING, result.message, document.name)
         self._state.update(document, analysis=analysis, status=_status(result),
                            message="" if result.found else result.message)
         self.analysed.emit(document)
@@ -167,11 +167,11 @@ class InferenceController(QObject):
         else:
             log.warning("analysis failed: %s", text)
         if isinstance(exc, torch.cuda.OutOfMemoryError) and request.device != "cpu":
-            self._state.notify(Level.WARNING, text)
+            self._state.notify(Level.WARNING, text, document.name)
             self._state.update(document, status=settled_status(document))
             self._state.choices.device = "cpu"  # re-runs the current document on the CPU
             return
-        self._state.notify(Level.ERROR, text)
+        self._state.notify(Level.ERROR, text, document.name)
         self._state.update(document, status=Status.FAILED, message=text)
 
     def _on_finished(self, document: Document) -> None:

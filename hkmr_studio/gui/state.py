@@ -35,8 +35,16 @@ class Level(Enum):
 
 @dataclass(frozen=True)
 class Message:
+    """A note for the user; `source` names the file (or document) it is about, "" when none."""
+
     level: Level
     text: str
+    source: str = ""
+
+    @property
+    def shown(self) -> str:
+        """The text as the window shows it: after the name of its file."""
+        return f"{self.source}: {self.text}" if self.source else self.text
 
 
 @dataclass(eq=False)
@@ -183,5 +191,6 @@ class StudioState:
             self.busy = busy
             self.busy_changed.emit(busy)
 
-    def notify(self, level: Level, text: str) -> None:
-        self.message.emit(Message(level, text))
+    def notify(self, level: Level, text: str, source: str = "") -> None:
+        """Tell the user `text`; `source` names the file it is about."""
+        self.message.emit(Message(level, text, source))
