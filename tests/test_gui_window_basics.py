@@ -3,16 +3,19 @@ not, the 3D view keeps a body that moved far in frame, the fit table's headers f
 renders, the photo can be saved with its overlay, a keypoint file can replace detection, and the camera's focal
 length can be set. Each window test fails if a QThread, QTimer, thread pool or QtInteractor outlives it."""
 
+import dataclasses
 import io
 import tokenize
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent, QFont, QTextLayout
 
 from conftest import SAMPLE_PHOTO
+from hkmr_studio.export.frames import camera_to_yup
 from hkmr_studio.gui.banner import MAX_SHOWN, MessageBanner
 from hkmr_studio.gui.state import Choices, Level, StudioState
 from hkmr_studio.gui.testing import studio_window
@@ -82,6 +85,55 @@ def test_a_dropped_folder_opens_every_readable_photo_and_names_the_file_of_each_
 def banner_lines(window):
     banner = window.banner
     return [banner.history.item(row).text() for row in range(banner.history.count())]
+
+
+def view_coordinates(plotter, points_yup):
+    """(N, 3) Y-up points -> (N, 2) where the 3D view's camera shows them, [-1, 1] across its frame, and (N,) whether
+    they lie in front of it."""
+    renderer = plotter.renderer
+    matrix = renderer.GetActiveCamera().GetCompositeProjectionTransformMatrix(renderer.GetTiledAspectRatio(), -1, 1)
+    m = np.array([[matrix.GetElement(i, j) for j in range(4)] for i in range(4)])
+    clip = np.c_[points_yup, np.ones(len(points_yup))] @ m.T
+    return clip[:, :2] / clip[:, 3:], clip[:, 3] > 0
+
+
+def in_view(plotter, points_yup):
+    """Fraction of (N, 3) Y-up points that the 3D view's camera sees inside its frame."""
+    xy, in_front = view_coordinates(plotter, points_yup)
+    return float(((np.abs(xy) <= 1).all(axis=1) & in_front).mean())
+
+
+def extent_in_view(plotter, points_yup):
+    """The largest fraction of the view's width or height that the points span."""
+    xy, _ = view_coordinates(plotter, points_yup)
+    return float(np.ptp(xy, axis=0).max() / 2)
+
+
+def moved_analysis(analysis, shift_m):
+    """The analysis with its body moved by (3,) metres in the camera frame (x right, y down, z forward)."""
+    body = analysis.result.regression
+    moved = dataclasses.replace(body, vertices=body.vertices + shift_m, joints3d=body.joints3d + shift_m,
+                                transl=body.transl + shift_m)
+    return dataclasses.replace(analysis, result=dataclasses.replace(analysis.result, regression=moved))
+
+
+def test_the_3d_view_frames_a_body_that_moved_far_and_keeps_the_users_camera_for_a_small_move(qtbot,
+                                                                                             analysed_window):
+    window = analysed_window
+    document = window.state.current
+    plotter = window.viewport.plotter
+    assert in_view(plotter, camera_to_yup(document.analysis.result.best.vertices)) == 1.0
+    nudged = moved_analysis(document.analysis, np.array([0.0, 0.0, -0.02]))
+    camera = plotter.camera.position
+    window.state.update(document, analysis=nudged)  # e.g. a keypoint drag's refit
+    assert plotter.camera.position == camera
+    closer = moved_analysis(document.analysis, np.array([0.5, 0.0, -1.5]))  # towards the camera, as a Refine can
+    window.state.update(document, analysis=closer)
+    assert in_view(plotter, camera_to_yup(closer.result.best.vertices)) == 1.0
+    farther = moved_analysis(document.analysis, np.array([0.0, 0.0, 4.0]))
+    window.state.update(document, analysis=farther)
+    assert in_view(plotter, camera_to_yup(farther.result.best.vertices)) == 1.0
+    assert extent_in_view(plotter, camera_to_yup(farther.result.best.vertices)) > 0.5  # framed, not a speck
 
 
 def _string_characters(path):

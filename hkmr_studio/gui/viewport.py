@@ -27,6 +27,10 @@ VIEWS: dict[str, tuple[tuple[float, float, float], tuple[float, float, float]]] 
 _BONES = [(parent, j) for j, parent in enumerate(kinematics.PARENTS) if parent >= 0]
 _BONE_CELLS = np.array([[2, parent, j] for parent, j in _BONES]).ravel()
 SIDE_BY_SIDE_GAP_M = 0.3
+#: A new body whose centre lies farther than this from that of the body the camera was last framed on is framed
+#: again, from the direction the user looks from (a Refine may move the body a metre); smaller moves, such as a
+#: keypoint drag's refit, keep the user's zoom and pan.
+REFRAME_SHIFT_M = 0.25
 DISPLACEMENT_CMAP = "viridis"
 
 
@@ -57,6 +61,7 @@ class BodyViewport(QWidget):
         self._regression_mesh: pv.PolyData | None = None  # the regressor's body shown with the fit
         self._look: tuple[str, str] | None = None  # (colouring of the main mesh, how the regressor's is shown)
         self._document: Document | None = None
+        self._framed_center: np.ndarray | None = None  # (3,) Y-up centre of the body the camera was framed on
         self.view_buttons: dict[str, QPushButton] = {}
         bar = QHBoxLayout()
         bar.addWidget(QLabel("3D"))
@@ -106,8 +111,10 @@ class BodyViewport(QWidget):
             self._build(vertices, joints, regression, look, analysis)
         if reset_camera:
             self.set_view("front")
-        else:
-            self.plotter.render()
+            return
+        if self._framed_center is None or np.linalg.norm(self._mesh.center - self._framed_center) > REFRAME_SHIFT_M:
+            self._frame()
+        self.plotter.render()
 
     def _shown(self, analysis: Analysis | None) -> tuple[np.ndarray, np.ndarray, np.ndarray | None,
                                                          tuple[str, str]] | None:
@@ -133,8 +140,13 @@ class BodyViewport(QWidget):
     def set_view(self, name: str) -> None:
         direction, up = VIEWS[name]
         self.plotter.view_vector(direction, viewup=up, render=False)
-        self.plotter.reset_camera(render=False)
+        self._frame()
         self.plotter.render()
+
+    def _frame(self) -> None:
+        """Fit the camera to what is shown, keeping its direction, and remember which body it was framed on."""
+        self.plotter.reset_camera(render=False)
+        self._framed_center = np.asarray(self._mesh.center) if self._mesh is not None else None
 
     def screenshot(self) -> np.ndarray:
         """(H, W, 3) uint8 RGB of the 3D view as shown."""
