@@ -17,8 +17,10 @@ from PySide6.QtGui import QDropEvent, QFont, QTextLayout
 from conftest import SAMPLE_PHOTO
 from hkmr_studio.export.frames import camera_to_yup
 from hkmr_studio.gui.banner import MAX_SHOWN, MessageBanner
+from hkmr_studio.gui.fit_comparison import COLUMNS
 from hkmr_studio.gui.state import Choices, Level, StudioState
 from hkmr_studio.gui.testing import studio_window
+from hkmr_studio.pipeline.keypoints import MEDIAPIPE_LANDMARK_NAMES
 
 WAIT_MS = 60_000
 GUI_SOURCES = Path(__file__).resolve().parent.parent / "hkmr_studio" / "gui"
@@ -134,6 +136,23 @@ def test_the_3d_view_frames_a_body_that_moved_far_and_keeps_the_users_camera_for
     window.state.update(document, analysis=farther)
     assert in_view(plotter, camera_to_yup(farther.result.best.vertices)) == 1.0
     assert extent_in_view(plotter, camera_to_yup(farther.result.best.vertices)) > 0.5  # framed, not a speck
+
+
+def test_the_fit_tables_headers_fit_their_columns_and_the_columns_the_dock(qtbot, analysed_window):
+    window = analysed_window
+    window.analysis_docks.docks["keypoints"].show()
+    wrist = MEDIAPIPE_LANDMARK_NAMES.index("left_wrist")
+    x, y = window.state.current.analysis.result.keypoints.xy[wrist]
+    analysed(qtbot, window, lambda: window.keypoint_editor.move(wrist, (x + 30.0, y - 30.0)))
+    table = window.fit_comparison.table
+    assert table.rowCount() == 24
+    qtbot.waitUntil(lambda: table.viewport().width() > 0)
+    header = table.horizontalHeader()
+    metrics = header.fontMetrics()
+    for column, text in enumerate(COLUMNS):
+        widest = max(metrics.horizontalAdvance(line) for line in text.splitlines())
+        assert widest <= header.sectionSize(column), text
+    assert header.length() <= table.viewport().width()
 
 
 def _string_characters(path):

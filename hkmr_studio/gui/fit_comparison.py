@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -28,7 +29,7 @@ from hkmr_studio.pipeline.core import PipelineResult
 from hkmr_studio.pipeline.keypoints import MEDIAPIPE_LANDMARK_NAMES
 from hkmr_studio.render.overlay import MESH_COLOR_RGB, REGRESSION_COLOR_RGB
 
-COLUMNS = ("Joint", "3D moved (mm)", "2D error before (px)", "2D error after (px)")
+COLUMNS = ("Joint", "3D moved\n(mm)", "2D error\nbefore (px)", "2D error\nafter (px)")  # two lines: a narrow dock
 NO_FIT = "No fit yet: drag a keypoint on the photo (or Body ▸ Refine) to fit the body to the keypoints."
 #: SMPL joint -> the MediaPipe landmark of the same name (shoulders, elbows, wrists, hips, knees, ankles).
 LANDMARK_OF_JOINT = {j: MEDIAPIPE_LANDMARK_NAMES.index(name) for j, name in enumerate(kinematics.JOINT_NAMES)
@@ -99,6 +100,7 @@ class FitComparison(QWidget):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().setVisible(False)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOn)  # counted in `_keep_columns_in_view`
         self.table.setToolTip("Regressor against fit per joint: 3D distance in the camera frame, and the 2D distance "
                               "of the joint's landmark from its keypoint (– where the joint has no keypoint)")
         self.export_buttons = {which: QPushButton(f"Export {label}…") for which, label in
@@ -127,6 +129,12 @@ class FitComparison(QWidget):
         analysis = document.analysis if document is not None else None
         return compare_joints(analysis.result) if analysis is not None else []
 
+    def _keep_columns_in_view(self) -> None:
+        """Ask for the width every column needs, so the dock is never narrower than the table (no column cut off)."""
+        self.table.resizeColumnsToContents()
+        self.table.setMinimumWidth(self.table.horizontalHeader().length() + 2 * self.table.frameWidth()
+                                   + self.table.verticalScrollBar().sizeHint().width())
+
     def _show(self, document: Document | None) -> None:
         rows = self.rows()
         self.table.setRowCount(len(rows))
@@ -135,6 +143,7 @@ class FitComparison(QWidget):
             cells = [row.joint.replace("_", " ")] + ["–" if np.isnan(v) else f"{v:.1f}" for v in values]
             for c, text in enumerate(cells):
                 self.table.setItem(r, c, QTableWidgetItem(text))
+        self._keep_columns_in_view()
         fitted = bool(rows)
         for which, button in self.export_buttons.items():
             button.setEnabled(fitted or (which == "regression" and document is not None
