@@ -10,17 +10,18 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import SAMPLE_PHOTO
 from PIL import Image
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent, QFont, QTextLayout
+from PySide6.QtWidgets import QFileDialog
 
-from conftest import SAMPLE_PHOTO
 from hkmr_studio.export.frames import camera_to_yup
 from hkmr_studio.gui.banner import MAX_SHOWN, MessageBanner
 from hkmr_studio.gui.fit_comparison import COLUMNS
 from hkmr_studio.gui.state import Choices, Level, StudioState
 from hkmr_studio.gui.testing import studio_window
-from hkmr_studio.pipeline.keypoints import MEDIAPIPE_LANDMARK_NAMES
+from hkmr_studio.pipeline.keypoints import MEDIAPIPE_LANDMARK_NAMES, Keypoints2D, save_keypoints_json
 
 WAIT_MS = 60_000
 GUI_SOURCES = Path(__file__).resolve().parent.parent / "hkmr_studio" / "gui"
@@ -172,3 +173,49 @@ def test_every_character_the_window_shows_has_a_glyph_in_the_installed_fonts(qtb
         if 0 in [glyph for run in layout.glyphRuns() for glyph in run.glyphIndexes()]:
             missing.append(f"{ch} (U+{ord(ch):04X})")
     assert not missing, f"drawn as a box: {missing}"
+
+
+def test_the_photo_is_saved_with_its_overlay_as_shown(qtbot, analysed_window, tmp_path, monkeypatch):
+    window = analysed_window
+    document = window.state.current
+    target = tmp_path / "saved" / "overlay.png"
+    target.parent.mkdir()
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *args, **kwargs: (str(target), ""))
+    window.save_photo_action.trigger()
+    saved = np.asarray(Image.open(target).convert("RGB")).astype(int)
+    photo = document.image.rgb.astype(int)
+    assert saved.shape == photo.shape
+    mesh = document.analysis.mesh_layer[..., 3] > 0
+    difference = np.abs(saved - photo).sum(axis=-1)
+    assert difference[mesh].mean() > 30 and np.median(difference[~mesh]) < 6
+    assert any(f"as {target}" in text for text in window.banner.texts())
+    window.state.view.show_mesh = False  # as shown: without the mesh now
+    window.save_photo_action.trigger()
+    without_mesh = np.abs(np.asarray(Image.open(target).convert("RGB")).astype(int) - photo).sum(axis=-1)
+    assert without_mesh[mesh].mean() < difference[mesh].mean() / 2
+
+
+def test_a_keypoint_file_for_the_photo_is_used_instead_of_detection(qtbot, analysed_window, tmp_path, monkeypatch):
+    window = analysed_window
+    document = window.state.current
+    detected = document.analysis.result.keypoints
+    given = Keypoints2D(detected.xy + [12.0, -8.0], detected.visibility, detected.present, "user")
+    chosen = []
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *args, **kwargs: (str(chosen[-1]), ""))
+    chosen.append(save_keypoints_json(tmp_path / "person.json", given, document.image.original_size))
+    analysed(qtbot, window, window.open_keypoints_action.trigger)
+    result = document.analysis.result
+    assert result.keypoints.source == "mediapipe-json" and np.allclose(result.keypoints.xy, given.xy)
+    analysed(qtbot, window, window.analyse_action.trigger)  # analysed again: still with the file's keypoints
+    assert document.analysis.result.keypoints.source == "mediapipe-json"
+    chosen.append(tmp_path / "broken.json")
+    chosen[-1].write_text("{")
+    before = document.analysis
+    window.open_keypoints_action.trigger()
+    assert any(line.endswith("'broken.json': not valid JSON: Expecting property name enclosed in double quotes at "
+                             "line 1, column 2. Fix the file or export it again.") for line in banner_lines(window))
+    far = Keypoints2D(detected.xy + 5000.0, detected.visibility, detected.present, "user")
+    chosen.append(save_keypoints_json(tmp_path / "other_photo.json", far))
+    window.open_keypoints_action.trigger()
+    assert any("'other_photo.json'" in line and "outside this photo" in line for line in banner_lines(window))
+    assert document.analysis is before and not window.inference.busy

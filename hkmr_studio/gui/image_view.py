@@ -11,7 +11,6 @@ from PySide6.QtGui import (
     QBrush,
     QColor,
     QContextMenuEvent,
-    QImage,
     QMouseEvent,
     QPainter,
     QPen,
@@ -170,13 +169,15 @@ class ImageView(QGraphicsView):
         on-screen size in pixels."""
         if self._image is None:
             return None
-        source = self.scene().sceneRect()
-        picture = QImage(round(source.width()), round(source.height()), QImage.Format.Format_RGB888)
-        picture.fill(Qt.GlobalColor.black)
+        picture = qimage_from_array(self._image.rgb)  # the photo's own pixels: a pixmap may hold fewer bits
         painter = QPainter(picture)
         painter.setRenderHints(QPainter.RenderHint.Antialiasing | QPainter.RenderHint.SmoothPixmapTransform)
-        self.scene().render(painter, QRectF(picture.rect()), source)
-        painter.end()
+        self.photo_item.setVisible(False)
+        try:
+            self.scene().render(painter, QRectF(picture.rect()), self.scene().sceneRect())
+        finally:
+            painter.end()
+            self.photo_item.setVisible(True)
         return array_from_qimage(picture)[..., :3]
 
     def fit(self) -> None:

@@ -64,9 +64,12 @@ class InferenceController(QObject):
 
     def analyse(self, document: Document, *, image: LoadedImage | None = None, refine: bool = False,
                 stop_running: bool = True) -> None:
-        """Run the pipeline on `image` (default: the document's) for `document`; refine reuses its keypoints."""
+        """Run the pipeline on `image` (default: the document's) for `document`, on the keypoints the user gave it
+        when there are (else detected ones); refine reuses the keypoints of its analysis."""
         choices = self._state.choices
-        keypoints = document.analysis.result.keypoints if refine and document.analysis is not None else None
+        keypoints = document.given_keypoints
+        if refine and document.analysis is not None:
+            keypoints = document.analysis.result.keypoints
         request = Request(image or document.image, choices.model, choices.device, choices.body_path, refine,
                           keypoints)
         self._submit(document, request, stop_running)

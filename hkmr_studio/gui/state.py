@@ -16,6 +16,7 @@ from psygnal import Signal, evented
 from hkmr_studio.gui.analysis import Analysis
 from hkmr_studio.gui.keypoint_edits import KeypointEdits
 from hkmr_studio.pipeline.images import LoadedImage
+from hkmr_studio.pipeline.keypoints import Keypoints2D
 
 
 class Status(Enum):
@@ -51,7 +52,8 @@ class Message:
 class Document:
     """One open photo or frame and what is known about it. `analysis` is the latest finished run (it keeps its own
     copy of the image it ran on, which for live video is an earlier frame than `image`). `keypoint_edits`: the
-    user's keypoint edits since the latest run that was not a refit (None before the first edit)."""
+    user's keypoint edits since the latest run that was not a refit (None before the first edit). `given_keypoints`:
+    keypoints the user opened from a file (pixels of `image`), used instead of detection (None: detect)."""
 
     name: str
     image: LoadedImage
@@ -59,6 +61,7 @@ class Document:
     status: Status = Status.NEW
     message: str = ""
     keypoint_edits: KeypointEdits | None = None
+    given_keypoints: Keypoints2D | None = None
 
     @property
     def path(self) -> Path | None:

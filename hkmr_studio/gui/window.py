@@ -31,8 +31,8 @@ from hkmr_studio.gui.banner import FacingBanner, MessageBanner
 from hkmr_studio.gui.capture import VideoSource
 from hkmr_studio.gui.exporter import ExportController
 from hkmr_studio.gui.filmstrip import Filmstrip
-from hkmr_studio.gui.gui_thread_gc import GuiThreadGarbageCollector
 from hkmr_studio.gui.fit_comparison import FitComparison
+from hkmr_studio.gui.gui_thread_gc import GuiThreadGarbageCollector
 from hkmr_studio.gui.image_view import ZOOM_STEP, ImageView
 from hkmr_studio.gui.inference import InferenceController
 from hkmr_studio.gui.keypoint_editor import KeypointEditor
@@ -44,10 +44,12 @@ from hkmr_studio.gui.qt_images import array_from_qimage
 from hkmr_studio.gui.state import Choices, Document, Level, StudioState
 from hkmr_studio.gui.viewport import VIEWS, BodyViewport
 from hkmr_studio.pipeline.images import ImageLoadError, image_from_array, load_image
+from hkmr_studio.pipeline.keypoints import KeypointFileError, Keypoints2D, load_keypoints_json
 from hkmr_studio.settings import load_settings, save_settings
 
 TITLE = "HKMR Studio"
 IMAGE_FILTER = f"Images ({' '.join('*' + s for s in sorted(IMAGE_SUFFIXES))});;All files (*)"
+KEYPOINT_FILTER = "Keypoint files (*.json);;All files (*)"
 EXPORT_FILTERS = {"json": "Parameters JSON (*.json)", "npz": "Parameters NPZ (*.npz)", "obj": "Wavefront OBJ (*.obj)",
                   "glb": "Binary glTF (*.glb)", "fbx": "Rigged FBX (*.fbx)"}
 GETTING_STARTED = ("Open a photo of a person (File ▸ Open, drag it onto the window, or paste it with Ctrl+V). The "
@@ -55,6 +57,13 @@ GETTING_STARTED = ("Open a photo of a person (File ▸ Open, drag it onto the wi
                    "video file; Freeze keeps a frame.")
 _HINT = ("<h2>Open a photo of a person</h2><p>File ▸ Open (Ctrl+O), drag a photo onto this window, or paste one "
          "(Ctrl+V).</p><p>Or pick a camera or video file in the toolbar and press <b>Start</b> for live video.</p>")
+
+
+def _inside(keypoints: Keypoints2D, size: tuple[int, int]) -> float:
+    """The fraction of the present keypoints that lie on a photo of `size` (width, height) pixels."""
+    xy = keypoints.xy[keypoints.present]
+    on_photo = (xy >= 0).all(axis=1) & (xy[:, 0] <= size[0]) & (xy[:, 1] <= size[1])
+    return float(on_photo.mean()) if len(xy) else 0.0
 
 
 def format_timings(timings: dict[str, float]) -> str:
@@ -153,6 +162,10 @@ class MainWindow(QMainWindow):
                                          "Open the image (or image file) on the clipboard")
         self.close_action = self._action("&Close Image", self.close_current, QKeySequence.StandardKey.Close,
                                          "Close the photo shown")
+        self.open_keypoints_action = self._action("Open &Keypoints for This Photo…", self.open_keypoints_dialog, tip=(
+            "Use the keypoints of a COCO-17 or MediaPipe-33 JSON file for the photo shown, instead of detecting them"))
+        self.save_photo_action = self._action("Save Photo with &Overlay…", self.save_photo_dialog, "Ctrl+Shift+S",
+                                              "Save the photo with the body drawn over it, as shown, as a PNG image")
         self.export_actions = {fmt: self._action(f"{FORMAT_LABELS[fmt]}…", lambda _=False, f=fmt: self.export_dialog(f),
                                                  tip=f"Save the body as {FORMAT_LABELS[fmt]}") for fmt in FORMATS}
         self.export_all_action = self._action("&All Formats…", self.export_all_dialog, "Ctrl+E",
@@ -196,8 +209,10 @@ class MainWindow(QMainWindow):
         self.recent_menu = file_menu.addMenu("Open &Recent")
         self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
         file_menu.addAction(self.paste_action)
+        file_menu.addAction(self.open_keypoints_action)
         file_menu.addAction(self.close_action)
         file_menu.addSeparator()
+        file_menu.addAction(self.save_photo_action)
         self.export_menu = file_menu.addMenu("&Export")
         self.export_menu.addActions(list(self.export_actions.values()))
         self.export_menu.addSeparator()
@@ -337,6 +352,37 @@ class MainWindow(QMainWindow):
             return True
         return False
 
+    def open_keypoints_dialog(self) -> None:
+        document = self.state.current
+        if document not in self.state.documents:
+            return
+        start = str(document.path.parent) if document.path is not None else self.settings.last_open_dir
+        path, _ = QFileDialog.getOpenFileName(self, f"Keypoints for {document.name}", start, KEYPOINT_FILTER)
+        if path:
+            self.open_keypoints(document, Path(path))
+
+    def open_keypoints(self, document: Document, path: Path) -> None:
+        """Analyse `document` with the keypoints in `path` (COCO-17 or MediaPipe-33 JSON, pixels of its photo) from
+        now on, instead of detected ones. A file that cannot be used is a message, and the body shown stays."""
+        size = document.image.original_size
+        try:
+            keypoints = load_keypoints_json(path, image_size=size)
+        except KeypointFileError as exc:
+            self.state.notify(Level.ERROR, str(exc))
+            return
+        except OSError as exc:
+            self.state.notify(Level.ERROR, f"'{path.name}' cannot be read ({exc.strerror}). Check the file's "
+                                           "permissions, or copy it to a folder you own.")
+            return
+        if _inside(keypoints, size) < 0.5:
+            self.state.notify(Level.ERROR, f"'{path.name}': most of its keypoints lie outside this photo "
+                                           f"({size[0]} x {size[1]} px), so they belong to another image or use other "
+                                           f"units. Pick the keypoint file made for {document.name}.")
+            return
+        document.given_keypoints = keypoints
+        self.state.notify(Level.INFO, f"Using the keypoints of {path.name} instead of detecting them.", document.name)
+        self.inference.analyse(document)
+
     def _fill_recent_menu(self) -> None:
         self.recent_menu.clear()
         for path in self.settings.recent_files:
@@ -399,14 +445,36 @@ class MainWindow(QMainWindow):
             self.save_3d_screenshot(Path(path))
 
     def save_3d_screenshot(self, path: Path) -> None:
-        _, png = cv2.imencode(".png", cv2.cvtColor(np.ascontiguousarray(self.viewport.screenshot()),
-                                                    cv2.COLOR_RGB2BGR))
+        self._save_png(path, self.viewport.screenshot(), "the 3D view")
+
+    def save_photo_dialog(self) -> None:
+        document = self.state.current
+        if document is None:
+            return
+        start = Path(self.settings.last_export_dir or Path.home()) / f"{document.stem}_overlay.png"
+        path, _ = QFileDialog.getSaveFileName(self, "Save the photo with its overlay", str(start),
+                                              "PNG images (*.png)")
+        if path:
+            self._remember(last_export_dir=str(Path(path).parent))
+            self.save_photo_with_overlay(Path(path))
+
+    def save_photo_with_overlay(self, path: Path) -> None:
+        """Write the photo at full resolution with what is drawn over it, as shown, to a PNG file."""
+        picture = self.image_view.render_photo()
+        if picture is None:
+            self.state.notify(Level.INFO, "There is no photo to save: open one first.")
+            return
+        self._save_png(path, picture, "the photo with its overlay")
+
+    def _save_png(self, path: Path, rgb: np.ndarray, what: str) -> None:
+        """Write (H, W, 3) uint8 RGB pixels to `path` as PNG, atomically, and say where (or why not)."""
+        _, png = cv2.imencode(".png", cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2BGR))
         try:
             atomic_write_bytes(path, png.tobytes())
         except OSError as exc:
-            self.state.notify(Level.ERROR, f"The screenshot was not saved: {exc}")
+            self.state.notify(Level.ERROR, f"{path.name} was not saved ({what}): {exc}")
             return
-        self.state.notify(Level.INFO, f"Saved the 3D view as {path}.")
+        self.state.notify(Level.INFO, f"Saved {what} as {path}.")
 
     def start_live(self) -> None:
         source = self.source_picker.source() or self.source_picker.choose_file()
@@ -442,6 +510,8 @@ class MainWindow(QMainWindow):
                        self.flip_action]:
             action.setEnabled(found)
         self.close_action.setEnabled(document in self.state.documents)
+        self.save_photo_action.setEnabled(document is not None)
+        self.open_keypoints_action.setEnabled(document in self.state.documents)
         self.analyse_action.setEnabled(document is not None)
         self.timings_label.setText(format_timings(analysis.timings) if analysis is not None else "")
 
