@@ -7,9 +7,9 @@ import threading
 
 import numpy as np
 import pytest
+from conftest import SAMPLE_PHOTO
 from PySide6.QtGui import QFontMetrics
 
-from conftest import SAMPLE_PHOTO
 from hkmr_studio.body import kinematics
 from hkmr_studio.gui.chain_inspector import STEP_ACTOR
 from hkmr_studio.gui.occlusion_lab import X_LABEL, Y_LABEL, DegreePlot

@@ -13,6 +13,7 @@ import math
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from functools import partial
+from itertools import pairwise
 
 import numpy as np
 from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt, Signal
@@ -181,7 +182,7 @@ class DegreePlot(QWidget):
             for kind, curve in kinds.items():
                 painter.setPen(self._pen(KIND_COLORS.get(kind, QColor("white")), m_index > 0))
                 points = [point(d, v) for d, v in zip(degrees, curve, strict=True) if np.isfinite(v)]
-                for a, b in zip(points, points[1:], strict=False):
+                for a, b in pairwise(points):
                     painter.drawLine(a, b)
         for entry in layout.entries:
             middle = entry.rect.center().y()
