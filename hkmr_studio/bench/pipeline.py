@@ -28,19 +28,23 @@ TARGET_FPS = 20.0
 SAMPLE = "samples/pose2sim_single_person.jpg"
 
 
-def _frame_jpeg() -> bytes:
-    """The sample photo letterboxed into a 640 x 480 frame, JPEG-encoded as a webcam would deliver it."""
+def letterboxed_sample(width: int, height: int) -> np.ndarray:
+    """(height, width, 3) uint8 BGR: the sample photo scaled to fit, centred on light grey."""
     photo = cv2.imread(str(resources_dir() / SAMPLE))
-    width, height = FRAME_SIZE
     scale = min(width / photo.shape[1], height / photo.shape[0])
     resized = cv2.resize(photo, (round(photo.shape[1] * scale), round(photo.shape[0] * scale)))
     frame = np.full((height, width, 3), 235, np.uint8)
     y0, x0 = (height - resized.shape[0]) // 2, (width - resized.shape[1]) // 2
     frame[y0 : y0 + resized.shape[0], x0 : x0 + resized.shape[1]] = resized
-    return cv2.imencode(".jpg", frame)[1].tobytes()
+    return frame
 
 
-def _model_spec(tmp_dir: Path) -> tuple[str | Path, str]:
+def _frame_jpeg() -> bytes:
+    """The sample photo letterboxed into a 640 x 480 frame, JPEG-encoded as a webcam would deliver it."""
+    return cv2.imencode(".jpg", letterboxed_sample(*FRAME_SIZE))[1].tobytes()
+
+
+def model_spec(tmp_dir: Path) -> tuple[str | Path, str]:
     """The shipped default model when present, else an untrained one of the same architecture (timing only)."""
     if resolve_model_path(DEFAULT_MODEL).is_file():
         return DEFAULT_MODEL, f"shipped model '{DEFAULT_MODEL}'"
@@ -54,7 +58,7 @@ def run(rounds: int = 30, refine: bool = False) -> str:
 
     jpeg = _frame_jpeg()
     with tempfile.TemporaryDirectory() as tmp:
-        spec, model_note = _model_spec(Path(tmp))
+        spec, model_note = model_spec(Path(tmp))
         pipeline = Pipeline(model=spec, device="cpu")
         renderer = MeshRenderer()
         times: dict[str, list[float]] = {k: [] for k in ("decode", "detect", "regress", "mesh", "render", "refine")}

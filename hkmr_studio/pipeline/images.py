@@ -20,6 +20,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 MAX_IMAGE_PIXELS = 150_000_000
 
 _READABLE = "JPEG, PNG, BMP, TIFF, WebP, GIF"
+_BAND_ROWS = 256  # rows converted at a time (`_pixels`)
 _EXIF_IFD = 0x8769  # the EXIF sub-IFD, where camera settings live
 _FOCAL_LENGTH_IN_35MM = 0xA405
 
@@ -201,7 +202,17 @@ def _pil_to_rgb(image: Image.Image, notes: list[str]) -> np.ndarray:
     has_alpha = "A" in bands or "a" in bands or "transparency" in image.info
     if image.mode == "CMYK":
         notes.append("converted from CMYK")
-    return _array_to_rgb(np.asarray(image.convert("RGBA" if has_alpha else "RGB")), notes)
+    return _array_to_rgb(_pixels(image, "RGBA" if has_alpha else "RGB"), notes)
+
+
+def _pixels(image: Image.Image, mode: str) -> np.ndarray:
+    """`image` in the 8-bit `mode` ("RGB" or "RGBA") as an (H, W, C) uint8 array, converted a band of rows at a time:
+    converting a whole photo at once holds two more copies of it."""
+    out = np.empty((image.height, image.width, len(mode)), np.uint8)
+    for top in range(0, image.height, _BAND_ROWS):
+        band = image.crop((0, top, image.width, min(image.height, top + _BAND_ROWS)))
+        out[top : top + band.height] = np.asarray(band if band.mode == mode else band.convert(mode))
+    return out
 
 
 def _array_to_rgb(values: np.ndarray, notes: list[str]) -> np.ndarray:

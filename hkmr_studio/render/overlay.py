@@ -19,6 +19,8 @@ os.environ.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkEGLRenderWindow")  # offs
 #: Longest image side rendered at full resolution; larger photos are rendered smaller and scaled up.
 MAX_RENDER_SIDE = 2048
 
+_BLEND_BAND_ROWS = 256
+
 MESH_COLOR_RGB = (0.55, 0.75, 0.95)
 #: The regressor's body where it is shown beside a fit (which keeps MESH_COLOR_RGB).
 REGRESSION_COLOR_RGB = (0.98, 0.62, 0.25)
@@ -184,16 +186,18 @@ def _in_view(meshes: list[tuple[np.ndarray, np.ndarray, object]], camera: Pinhol
 
 
 def blend(image: np.ndarray, rgba: np.ndarray, opacity: float = 0.7) -> np.ndarray:
-    """Alpha-blend a rendered (H, W, 4) RGBA layer over an (H, W, 3) RGB uint8 photo into a new array. Only the
-    rows and columns the layer covers are computed in floats: photos may have 100+ megapixels."""
+    """Alpha-blend a rendered (H, W, 4) RGBA layer over an (H, W, 3) RGB uint8 photo into a new array. Floats are
+    computed only where the layer covers the photo, a band of rows at a time: photos may have 100+ megapixels."""
     out = image.copy()
     coverage = rgba[..., 3]
     rows, cols = np.flatnonzero(coverage.any(axis=1)), np.flatnonzero(coverage.any(axis=0))
     if rows.size == 0:
         return out
-    window = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
-    alpha = rgba[window][..., 3:4].astype(np.float32) * (float(np.clip(opacity, 0.0, 1.0)) / 255.0)
-    region = image[window].astype(np.float32)
-    region += (rgba[window][..., :3].astype(np.float32) - region) * alpha
-    out[window] = region.round().astype(np.uint8)
+    weight = float(np.clip(opacity, 0.0, 1.0)) / 255.0
+    columns = slice(cols[0], cols[-1] + 1)
+    for top in range(rows[0], rows[-1] + 1, _BLEND_BAND_ROWS):
+        band = (slice(top, min(top + _BLEND_BAND_ROWS, rows[-1] + 1)), columns)
+        region = image[band].astype(np.float32)
+        region += (rgba[band][..., :3].astype(np.float32) - region) * (rgba[band][..., 3:4] * np.float32(weight))
+        out[band] = region.round().astype(np.uint8)
     return out
