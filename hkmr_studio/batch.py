@@ -1,69 +1,76 @@
-"""`hkmr-studio infer`: run the pipeline over photos and folders, writing overlays, parameters and meshes."""
+"""`hkmr-studio infer`: run the pipeline over photos and folders, writing overlays, parameters and meshes.
+
+Each photo's outputs appear together or not at all (`atomic.atomic_file_set`). A photo that fails is reported and the
+batch goes on; a full or unwritable output folder stops it, and so does Ctrl-C, each with the report of what finished.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import dataclasses
+import errno
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 
 from hkmr_studio import strict_json
-from hkmr_studio.atomic import atomic_write_bytes, atomic_write_text
+from hkmr_studio.atomic import atomic_file_set, atomic_write_bytes, atomic_write_text
+from hkmr_studio.batch_report import BatchReport
+from hkmr_studio.body.model import BodyModel
 from hkmr_studio.export import DEFAULT_FORMATS
 from hkmr_studio.export.fbx import FbxExportError
 from hkmr_studio.export.files import export_file_name, write_export
 from hkmr_studio.export.params import select_body
 from hkmr_studio.geometry.cameras import focal_length_from_35mm
+from hkmr_studio.interrupts import InterruptWatch, interrupts_held
 from hkmr_studio.pipeline.core import Pipeline, PipelineResult
 from hkmr_studio.pipeline.detection import Box
 from hkmr_studio.pipeline.images import ImageLoadError, LoadedImage, exif_focal_35mm, load_image
 from hkmr_studio.pipeline.keypoints import Keypoints2D
 from hkmr_studio.render.compose import overlay_image
-from hkmr_studio.render.overlay import MeshRenderer
+from hkmr_studio.render.overlay import MeshRenderer, RenderError
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".gif"}  # what load_image reads
-
-
 REPORT_NAME = "report.json"
-REPORT_FORMAT = "hkmr-studio-infer-report/1"
+#: Photos of more pixels are decoded reduced (`load_image`): at full size a 48 MP photo took 3.9 GB to process, and
+#: a person needs ~2000 px. Pixel inputs (--box, --keypoints, --focal) are scaled to match.
+MAX_DECODED_PIXELS = 25_000_000
+#: Write errors that concern the whole output folder, not one photo: the batch stops.
+_FOLDER_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM}
+_WRITE_CHECK_NAME = ".hkmr-studio-write-check"
 
 
-@dataclass
-class BatchReport:
-    """What happened to each input: paths written per image (and the recovered body's facing check), the images with
-    a person but no body the app could trust (`PipelineResult.refused`), and the images skipped, with the reason."""
-
-    written: dict[Path, list[Path]] = field(default_factory=dict)
-    facing: dict[Path, dict[str, object]] = field(default_factory=dict)
-    not_recovered: dict[Path, str] = field(default_factory=dict)
-    no_person: dict[Path, str] = field(default_factory=dict)
-    unreadable: dict[Path, str] = field(default_factory=dict)
-    warnings: list[str] = field(default_factory=list)
-
-    @property
-    def processed(self) -> int:
-        return len(self.written) + len(self.not_recovered) + len(self.no_person)
-
-    def summary(self, out_dir: Path) -> str:
-        total = self.processed + len(self.unreadable)
-        return (f"{_count(total, 'image')}: {_count(len(self.written), 'body', 'bodies')} recovered, "
-                f"{len(self.not_recovered)} could not be recovered, {len(self.no_person)} without a person, "
-                f"{len(self.unreadable)} unreadable; outputs in {out_dir}")
-
-    def to_json(self) -> dict[str, object]:
-        """The report as `REPORT_NAME` holds it: one entry per input with its status ("recovered", "not_recovered",
-        "no_person" or "unreadable"), message, files written and facing check."""
-        images: list[dict[str, object]] = [
-            {"image": str(path), "status": "recovered", "outputs": [str(f) for f in files],
-             "facing": self.facing.get(path)} for path, files in self.written.items()]
-        for status, entries in (("not_recovered", self.not_recovered), ("no_person", self.no_person),
-                                ("unreadable", self.unreadable)):
-            images += [{"image": str(path), "status": status, "message": message} for path, message in entries.items()]
-        return {"format": REPORT_FORMAT, "images": images, "warnings": list(self.warnings)}
+class OutputFolderError(Exception):
+    """The output folder cannot take files (a file in the way, no permission, read-only, full disk); the message
+    names it and says what to do."""
 
 
-def _count(n: int, one: str, many: str | None = None) -> str:
-    return f"{n} {one if n == 1 else many or one + 's'}"
+class _PhotoFailed(Exception):
+    """One photo's outputs could not be written; the message says why and what to do."""
+
+
+def check_output_folder(out_dir: Path) -> None:
+    """Create `out_dir` when missing and prove a file can be written in it, else raise OutputFolderError."""
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(out_dir / _WRITE_CHECK_NAME, b"hkmr-studio write check\n").unlink()
+    except OSError as exc:
+        raise OutputFolderError(folder_problem(out_dir, exc)) from exc
+
+
+def folder_problem(out_dir: Path, exc: OSError) -> str:
+    """One line on why `exc` stopped writing into the output folder `out_dir`, and what to do."""
+    where = f"--out {out_dir}"
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return f"{where}: the disk holding it is full: free some space or choose another --out"
+    if exc.errno == errno.EROFS:
+        return f"{where} is on a read-only file system: choose another --out"
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return f"{where} cannot be written (permission denied): choose a folder you can write to"
+    if exc.errno in (errno.EEXIST, errno.ENOTDIR):
+        blocker = next((p for p in (out_dir, *out_dir.parents) if p.exists() and not p.is_dir()), out_dir)
+        return f"{where}: {blocker} is a file, not a folder: choose another --out"
+    return f"{where} cannot be written ({exc.strerror}): choose another --out"
 
 
 def collect_images(inputs: list[str | Path]) -> list[Path]:
@@ -97,16 +104,117 @@ def _unique_stem(path: Path, used: set[str]) -> str:
     return stem
 
 
-def write_outputs(result: PipelineResult, pipeline: Pipeline, renderer: MeshRenderer, out_dir: Path, stem: str,
-                  formats: tuple[str, ...]) -> list[Path]:
-    """Overlay PNG plus the requested formats for one found body (the refined one when refined)."""
-    body = select_body(result, "best")
-    faces = pipeline.body.faces
-    overlay = overlay_image(result, renderer, body, faces)
-    ok, png = cv2.imencode(".png", cv2.cvtColor(overlay, cv2.COLOR_RGB2BGR))
-    written = [atomic_write_bytes(out_dir / f"{stem}_overlay.png", png.tobytes())]
-    written += [write_export(out_dir / export_file_name(stem, f), f, result, pipeline.body) for f in formats]
-    return written
+def write_outputs(result: PipelineResult, body: BodyModel, renderer: MeshRenderer, folder: Path, stem: str,
+                  formats: tuple[str, ...]) -> tuple[list[Path], list[str]]:
+    """Overlay PNG plus the requested formats for one found body (the refined one when refined), recovered with
+    `body`. Returns the paths written and a note per format that could not be (FBX without Blender). Raises
+    RenderError when the overlay's render failed, before anything is written."""
+    overlay = overlay_image(result, renderer, select_body(result, "best"), body.faces)
+    encoded, png = cv2.imencode(".png", cv2.cvtColor(overlay, cv2.COLOR_RGB2BGR))
+    if not encoded:
+        raise RenderError("the overlay could not be encoded as PNG. Run again on this photo")
+    written = [atomic_write_bytes(folder / f"{stem}_overlay.png", png.tobytes())]
+    notes = []
+    for fmt in formats:
+        try:
+            written.append(write_export(folder / export_file_name(stem, fmt), fmt, result, body))
+        except FbxExportError as exc:
+            notes.append(f"FBX not written: {exc}")
+    return written, notes
+
+
+def _in_image_pixels(image: LoadedImage, box: Box | None, keypoints: Keypoints2D | None,
+                     focal_length: float | None) -> tuple[Box | None, Keypoints2D | None, float | None]:
+    """Pixel inputs given for the photo's file, in pixels of `image` (smaller when decoded reduced)."""
+    if image.scale == 1.0:
+        return box, keypoints, focal_length
+    scale = image.scale
+    return (None if box is None else (box[0] * scale, box[1] * scale, box[2] * scale, box[3] * scale),
+            None if keypoints is None else dataclasses.replace(keypoints, xy=keypoints.xy * scale),
+            None if focal_length is None else focal_length * scale)
+
+
+def _failure(exc: Exception) -> str:
+    """What to tell the user about a photo that failed with `exc` while the batch goes on."""
+    if isinstance(exc, (RenderError, _PhotoFailed)):
+        return str(exc)
+    if isinstance(exc, MemoryError):
+        return "out of memory while processing it: close other programs, or save a smaller copy of the photo"
+    return (f"unexpected error ({type(exc).__name__}: {exc}); the other photos went on. Please report it with this "
+            "photo")
+
+
+@dataclass(frozen=True)
+class _RunOptions:
+    """What `run_batch` asks of every photo; pixel values in the files' pixels."""
+
+    formats: tuple[str, ...]
+    box: Box | None
+    keypoints: Keypoints2D | None
+    refine: bool
+    focal_length: float | None
+
+
+class _Batch:
+    """The state of one `run_batch`: its settings, the renderer (started for the first body) and the stems used."""
+
+    def __init__(self, pipeline: Pipeline, out_dir: Path, options: _RunOptions, report: BatchReport,
+                 interrupts: InterruptWatch) -> None:
+        self.pipeline, self.out_dir, self.options = pipeline, out_dir, options
+        self.report, self.interrupts = report, interrupts
+        self._renderer: MeshRenderer | None = None
+        self._stems: set[str] = set()
+
+    def close(self) -> None:
+        if self._renderer is not None:
+            self._renderer.close()
+
+    def process(self, path: Path) -> None:
+        """Run one photo and record the outcome in the report. Raises OutputFolderError and KeyboardInterrupt; a
+        photo's own failure is recorded, not raised."""
+        report = self.report
+        try:
+            image = load_image(path, max_pixels=MAX_DECODED_PIXELS)
+        except ImageLoadError as exc:
+            report.unreadable[path] = str(exc)
+            return
+        options = self.options
+        try:
+            box, keypoints, focal = _in_image_pixels(image, options.box, options.keypoints, options.focal_length)
+            focal, focal_source = photo_focal_length(image, focal)
+            result = self.pipeline.run(image, box=box, keypoints=keypoints, refine=options.refine,
+                                       focal_length=focal, focal_source=focal_source)
+            report.add_warnings(path, result.messages)
+            if not result.found:
+                (report.not_recovered if result.refused else report.no_person)[path] = result.message
+                return
+            if result.facing is not None:
+                report.facing[path] = result.facing.to_json()
+                if result.facing.flagged:
+                    report.add_warnings(path, [result.facing.message])
+            report.written[path] = self._write(result, _unique_stem(path, self._stems), path)
+        except (OutputFolderError, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # noqa: BLE001  one photo's failure never ends the batch
+            report.failed[path] = _failure(exc)
+
+    def _write(self, result: PipelineResult, stem: str, path: Path) -> list[Path]:
+        """Write the photo's outputs as one set (nothing when Ctrl-C is pressed before the set is complete)."""
+        if self._renderer is None:
+            self._renderer = MeshRenderer()
+        try:
+            with atomic_file_set(self.out_dir) as staging:
+                staged, notes = write_outputs(result, self.pipeline.body, self._renderer, staging, stem,
+                                              self.options.formats)
+                self.interrupts.check()
+        except OSError as exc:
+            if exc.errno in _FOLDER_ERRNOS:
+                raise OutputFolderError(folder_problem(self.out_dir, exc)) from exc
+            advice = ("give the photo a shorter name" if exc.errno == errno.ENAMETOOLONG
+                      else "check the --out folder and run again on this photo")
+            raise _PhotoFailed(f"outputs not written: {exc.strerror}; {advice}") from exc
+        self.report.add_warnings(path, notes)
+        return [self.out_dir / p.name for p in staged]
 
 
 def run_batch(
@@ -120,40 +228,43 @@ def run_batch(
     progress: bool = True,
     focal_length: float | None = None,
 ) -> BatchReport:
-    """Process every image; unreadable files, photos without a person and people without a trustworthy body are
-    reported, never fatal. Writes `REPORT_NAME` into `out_dir` last."""
+    """Process every image. Unreadable files, photos without a person, people without a trustworthy body and photos
+    that failed are reported, never fatal; a full or unwritable `out_dir` and Ctrl-C stop the batch, the photos not
+    reached listed as not processed. Pixel inputs (`box`, `keypoints`, `focal_length`) are in the files' pixels.
+    Checks `out_dir` first (OutputFolderError); writes `REPORT_NAME` into it last."""
     from tqdm import tqdm
 
     out_dir = Path(out_dir)
-    report = BatchReport()
+    check_output_folder(out_dir)
     paths = collect_images(inputs)
-    used: set[str] = set()
-    renderer = MeshRenderer()
-    try:
-        for path in tqdm(paths, desc="images", unit="img", disable=not progress or len(paths) < 2):
+    report = BatchReport()
+    with InterruptWatch() as interrupts:
+        batch = _Batch(pipeline, out_dir, _RunOptions(formats, box, keypoints, refine, focal_length), report,
+                       interrupts)
+        done = 0
+        try:
             try:
-                image = load_image(path)
-            except ImageLoadError as exc:
-                report.unreadable[path] = str(exc)
-                continue
-            focal, focal_source = photo_focal_length(image, focal_length)
-            result = pipeline.run(image, box=box, keypoints=keypoints, refine=refine, focal_length=focal,
-                                  focal_source=focal_source)
-            report.warnings += [f"{path.name}: {m}" for m in result.messages if f"{path.name}: {m}" not in report.warnings]
-            if not result.found:
-                (report.not_recovered if result.refused else report.no_person)[path] = result.message
-                continue
-            if result.facing is not None:
-                report.facing[path] = result.facing.to_json()
-                if result.facing.flagged:
-                    report.warnings.append(f"{path.name}: {result.facing.message}")
-            try:
-                report.written[path] = write_outputs(result, pipeline, renderer, out_dir, _unique_stem(path, used),
-                                                     formats)
-            except FbxExportError as exc:
-                report.warnings.append(f"{path.name}: FBX not written: {exc}")
-                report.written[path] = []
-    finally:
-        renderer.close()
-    atomic_write_text(out_dir / REPORT_NAME, strict_json.dumps(report.to_json(), indent=1))
+                for path in tqdm(paths, desc="images", unit="img", disable=not progress or len(paths) < 2):
+                    batch.process(path)
+                    done += 1
+                    interrupts.check()
+            finally:
+                batch.close()
+        except OutputFolderError as exc:
+            report.failed[paths[done]] = str(exc)
+            report.stop(f"{exc}; then run again on the photos not processed", paths[done + 1:])
+        except KeyboardInterrupt:
+            report.stop(report.INTERRUPTED, paths[done:])
+        try:
+            with interrupts_held():
+                _write_report(out_dir / REPORT_NAME, report)
+        except KeyboardInterrupt:
+            report.stop(report.INTERRUPTED, [])
     return report
+
+
+def _write_report(path: Path, report: BatchReport) -> None:
+    try:
+        atomic_write_text(path, strict_json.dumps(report.to_json(), indent=1))
+    except OSError as exc:
+        report.report_error = f"{path.name} not written: {folder_problem(path.parent, exc)}"

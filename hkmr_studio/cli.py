@@ -6,13 +6,28 @@ import argparse
 import math
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hkmr_studio.checkpoints import DEFAULT_MODEL
 from hkmr_studio.export import DEFAULT_FORMATS, FORMATS
 
+if TYPE_CHECKING:
+    from hkmr_studio.batch_report import BatchReport
+    from hkmr_studio.pipeline.core import Pipeline
+
 SUBCOMMANDS = ("doctor", "infer", "bench")
-#: `infer`'s exit status when a photo showed a person but no body could be recovered (the others are still written).
-NOT_RECOVERED_EXIT = 3
+#: `infer`'s exit statuses (its --help and the README list them).
+DONE_EXIT = 0
+NOTHING_READ_EXIT = 1
+BAD_INPUT_EXIT = 2  # arguments, model, body, keypoint file or --out: nothing was processed
+NOT_RECOVERED_EXIT = 3  # a photo showed a person but no body could be recovered (the others are still written)
+FAILED_EXIT = 4  # a photo failed, or the batch stopped early (a full disk)
+INTERRUPTED_EXIT = 130  # Ctrl-C, as shells report SIGINT
+_INFER_EPILOG = (
+    "Writes report.json (every photo's status) into --out; each photo's outputs appear together or not at all. "
+    "Exit status: 0 done; 1 no photo could be read; 2 bad arguments, model, body, keypoint file or --out (nothing "
+    "processed); 3 a person without a body that could be recovered; 4 a photo failed or the batch stopped early "
+    "(e.g. a full disk); 130 interrupted by Ctrl-C (the summary says what finished). See report.json for each photo.")
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -21,15 +36,12 @@ def _build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--body", help="a SMPL-format body file (.pkl/.npz) instead of the embedded open body")
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("doctor", help="report the body model, device, MediaPipe models, display and versions")
-    infer = sub.add_parser("infer", help="recover bodies from photos without a window",
-                           epilog="Writes report.json (every photo's status) into --out. Exit status: 0 done, 1 "
-                                  "nothing could be read, 2 bad arguments or model, 3 a person without a body that "
-                                  "could be recovered (see report.json).")
+    infer = sub.add_parser("infer", help="recover bodies from photos without a window", epilog=_INFER_EPILOG)
     infer.add_argument("inputs", nargs="+", help="image files and folders of images")
     infer.add_argument("--out", required=True, help="folder for overlays, parameters and meshes")
     infer.add_argument("--model", default=DEFAULT_MODEL, help="a shipped model name (hkmr, hmr) or a model file")
     infer.add_argument("--keypoints", help="COCO-17 or MediaPipe-33 JSON to use instead of detection (one image)")
-    infer.add_argument("--box", help="x,y,w,h: the person to use in a group photo, in pixels")
+    infer.add_argument("--box", type=_box, help="x,y,w,h: the person to use in a group photo, in pixels")
     infer.add_argument("--refine", action="store_true", help="refine the regressor's body with SMPLify")
     infer.add_argument("--focal", type=_positive_pixels, metavar="PIXELS",
                        help="the camera's focal length in pixels of the photo (default: the 35 mm-equivalent focal "
@@ -37,8 +49,8 @@ def _build_parser() -> argparse.ArgumentParser:
     infer.add_argument("--format", default=",".join(DEFAULT_FORMATS),
                        help=f"comma-separated outputs besides the overlay PNG: {','.join(FORMATS)}")
     infer.add_argument("--device", default="auto", choices=["auto", "cpu", "gpu"])
-    bench = sub.add_parser("bench", help="print speed benchmarks measured on this machine")
-    bench.add_argument("what", choices=["regressors", "fitting", "pipeline", "edits"], help="which benchmark")
+    bench = sub.add_parser("bench", help="print speed and memory benchmarks measured on this machine")
+    bench.add_argument("what", choices=["regressors", "fitting", "pipeline", "edits", "memory"], help="which benchmark")
     bench.add_argument("--device", default=None, help="torch device (default: CPU, and the GPU too when present)")
     return parser
 
@@ -53,63 +65,107 @@ def _positive_pixels(text: str) -> float:
     return value
 
 
-def _parse_box(text: str | None) -> tuple[float, float, float, float] | None:
-    if text is None:
-        return None
+def _box(text: str) -> tuple[float, float, float, float]:
     try:
         x, y, w, h = (float(v) for v in text.split(","))
     except ValueError:
-        raise SystemExit(f"--box needs four numbers x,y,w,h in pixels, got {text!r}") from None
-    if w <= 0 or h <= 0:
-        raise SystemExit("--box width and height must be positive")
+        raise argparse.ArgumentTypeError(f"needs four numbers x,y,w,h in pixels, got {text!r}") from None
+    if not all(math.isfinite(v) for v in (x, y, w, h)) or w <= 0 or h <= 0:
+        raise argparse.ArgumentTypeError(f"needs finite numbers and a positive width and height, got {text!r}")
     return x, y, w, h
 
 
+def _error(message: object) -> None:
+    """Print `message` as one line on stderr."""
+    print("error: " + " ".join(str(message).split()), file=sys.stderr)
+
+
 def _infer(args: argparse.Namespace) -> int:
-    from hkmr_studio.batch import run_batch
-    from hkmr_studio.checkpoints import ModelFileError
+    try:
+        return _run_infer(args)
+    except KeyboardInterrupt:
+        _error("interrupted (Ctrl-C) before the first photo was processed")
+        return INTERRUPTED_EXIT
+
+
+def _run_infer(args: argparse.Namespace) -> int:
+    from hkmr_studio.batch import OutputFolderError, run_batch
     from hkmr_studio.pipeline.core import Pipeline
     from hkmr_studio.pipeline.keypoints import KeypointFileError, load_keypoints_json
 
     formats = tuple(f for f in args.format.split(",") if f)
     unknown = set(formats) - set(FORMATS)
     if unknown:
-        print(f"error: unknown --format {', '.join(sorted(unknown))}; choose from {', '.join(FORMATS)}",
-              file=sys.stderr)
-        return 2
+        _error(f"unknown --format {', '.join(sorted(unknown))}; choose from {', '.join(FORMATS)}")
+        return BAD_INPUT_EXIT
     keypoints = None
     if args.keypoints:
         if len(args.inputs) != 1:
-            print("error: --keypoints belongs to one image; give exactly one image", file=sys.stderr)
-            return 2
+            _error("--keypoints belongs to one image; give exactly one image")
+            return BAD_INPUT_EXIT
         try:
             keypoints = load_keypoints_json(args.keypoints)
         except (KeypointFileError, OSError) as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
+            _error(exc)
+            return BAD_INPUT_EXIT
     pipeline = Pipeline(model=args.model, body_path=args.body, device=args.device)
     try:
-        report = run_batch(args.inputs, args.out, pipeline, formats, box=_parse_box(args.box), keypoints=keypoints,
-                           refine=args.refine, focal_length=args.focal)
-    except ModelFileError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        problem = _model_and_body_problem(pipeline, args.body)
+        if problem:
+            _error(problem)
+            return BAD_INPUT_EXIT
+        try:
+            report = run_batch(args.inputs, args.out, pipeline, formats, box=args.box, keypoints=keypoints,
+                               refine=args.refine, focal_length=args.focal)
+        except OutputFolderError as exc:
+            _error(exc)
+            return BAD_INPUT_EXIT
     finally:
         pipeline.close()
+    _print_report(report, Path(args.out))
+    if report.interrupted:
+        return INTERRUPTED_EXIT
+    if report.failed or report.not_processed or report.report_error:
+        return FAILED_EXIT
+    if not report.processed:
+        return NOTHING_READ_EXIT
+    return NOT_RECOVERED_EXIT if report.not_recovered else DONE_EXIT
+
+
+def _model_and_body_problem(pipeline: Pipeline, body_arg: str | None) -> str:
+    """Load the model and the body before the first photo; what is wrong with them, or ''."""
+    from hkmr_studio.checkpoints import ModelFileError
+
+    try:
+        _ = pipeline.model  # loaded now, before the first photo
+    except (ModelFileError, NotImplementedError) as exc:
+        return str(exc)
+    try:
+        _ = pipeline.body
+    except (ValueError, OSError) as exc:  # body files raise FileNotFoundError or safe_pickle's ValueErrors
+        where = f"--body {body_arg}" if body_arg else "the embedded body"
+        return f"{where}: {exc} (leave out --body to use the embedded open body)"
+    return ""
+
+
+def _print_report(report: BatchReport, out_dir: Path) -> None:
     for path, reason in report.unreadable.items():
         print(f"skipped {path}: {reason}")
     for path, reason in report.no_person.items():
         print(f"no person in {path}: {reason}")
     for path, reason in report.not_recovered.items():
         print(f"no body for {path}: {reason}")
+    for path, reason in report.failed.items():
+        print(f"failed {path}: {reason}")
     for line in report.warnings:
         print(f"note: {line}")
     for path, files in report.written.items():
         print(f"{path} -> {', '.join(f.name for f in files)}")
-    print(report.summary(Path(args.out)))
-    if not report.processed:
-        return 1
-    return NOT_RECOVERED_EXIT if report.not_recovered else 0
+    if report.stopped:
+        print(f"stopped: {report.stopped}")
+    if report.report_error:
+        _error(report.report_error)
+    print(report.summary(out_dir))
 
 
 def _names_a_command(argv: list[str]) -> bool:
@@ -154,6 +210,10 @@ def main(argv: list[str] | None = None) -> int:
             from hkmr_studio.bench import edits
 
             print(edits.run())
+        elif args.what == "memory":
+            from hkmr_studio.bench import memory
+
+            print(memory.run())
         else:
             from hkmr_studio.bench import fitting
 

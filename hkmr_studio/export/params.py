@@ -45,10 +45,12 @@ def params_dict(result: PipelineResult, which: str = "best") -> dict[str, Any]:
         "hkmr_studio_version": __version__,
         "image": str(result.image.path) if result.image.path else None,
         "image_size": list(result.image.original_size),
+        "image_scale": result.image.scale,  # image_size per pixel of the file: below 1 when decoded reduced
         "model": result.model_name,
         "model_trained": result.model_trained,
         "result": "fit" if body is result.fit else "regression",
-        "units": "metres; angles axis-angle radians; pixels of the original image",
+        "units": "metres; angles axis-angle radians; pixels of the image processed (image_size: the file's pixels "
+                 "times image_scale)",
         "frame": "camera frame, OpenCV: x right, y down, z forward",
         "joint_names": list(kinematics.JOINT_NAMES),
         "camera": {
