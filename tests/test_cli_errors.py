@@ -7,8 +7,8 @@ import os
 import pickle
 
 import pytest
-
 from conftest import SAMPLE_PHOTO
+
 from hkmr_studio import atomic
 from hkmr_studio.cli import main
 from hkmr_studio.pipeline.core import Pipeline

@@ -5,9 +5,9 @@ import json
 
 import numpy as np
 import pytest
+from conftest import SAMPLE_PHOTO
 from PIL import Image
 
-from conftest import SAMPLE_PHOTO
 from hkmr_studio.cli import main
 from hkmr_studio.geometry.cameras import focal_length_from_35mm
 

@@ -6,8 +6,8 @@ import json
 import cv2
 import numpy as np
 import pytest
-
 from conftest import SAMPLE_PHOTO
+
 from hkmr_studio import batch
 from hkmr_studio.cli import main
 from hkmr_studio.pipeline.detection import PoseDetector

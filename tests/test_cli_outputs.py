@@ -14,8 +14,8 @@ import textwrap
 import numpy as np
 import pytest
 import pyvista
-
 from conftest import SAMPLE_PHOTO
+
 from hkmr_studio import atomic
 from hkmr_studio.cli import main
 from hkmr_studio.pipeline.core import Pipeline
@@ -162,8 +162,50 @@ def test_ctrl_c_inside_a_vtk_callback_still_stops_the_batch_and_writes_no_overla
         sys.exit(main(["infer", {str(photos)!r}, "--out", {str(out)!r}, "--model", {str(untrained_model_path)!r},
                        "--format", {FORMATS!r}]))
     """)
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600)
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600, check=False)
     assert proc.returncode == 130, proc.stdout + proc.stderr
     assert "interrupted" in proc.stdout and "3 images: 1 body recovered" in proc.stdout
     assert _complete(out, "a") and _outputs(out, "b") == [] and _outputs(out, "c") == []
     assert _no_leftovers(out)
+
+
+def _private_mounts_work() -> bool:
+    """Whether this machine lets an unprivileged process mount a tmpfs of its own (`unshare -rm`)."""
+    if shutil.which("unshare") is None:
+        return False
+    probe = subprocess.run(["unshare", "-rm", "sh", "-c", "mount -t tmpfs -o size=64k tmpfs /mnt"],
+                           capture_output=True, check=False)
+    return probe.returncode == 0
+
+
+@pytest.mark.skipif(not _private_mounts_work(), reason="needs `unshare -rm` to mount a private tmpfs")
+def test_a_real_full_disk_and_a_real_read_only_file_system(photos, tmp_path, untrained_model_path):
+    """The same as the patched-writer tests on real file systems: a tmpfs with room for one photo's outputs and a
+    half, and a read-only tmpfs, mounted in a private mount namespace."""
+    script = textwrap.dedent("""
+        import json, subprocess, sys
+        from pathlib import Path
+        from hkmr_studio.cli import main
+
+        photos, model, root = map(Path, sys.argv[1:4])
+        options = ["--model", str(model), "--format", "json,obj"]
+        measured = root / "measured"
+        assert main(["infer", str(photos / "a.jpg"), "--out", str(measured), *options]) == 0
+        set_bytes = sum(p.stat().st_size for p in measured.iterdir() if p.name != "report.json")
+        small, read_only = root / "small", root / "read_only"
+        small.mkdir()
+        read_only.mkdir()
+        subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={int(1.5 * set_bytes)}", "tmpfs", str(small)], check=True)
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", str(read_only)], check=True)
+        full_code = main(["infer", str(photos), "--out", str(small), *options])
+        listing = sorted(p.name for p in small.iterdir())
+        read_only_code = main(["infer", str(photos), "--out", str(read_only), *options])
+        print(json.dumps({"full": full_code, "listing": listing, "read_only": read_only_code}))
+    """)
+    proc = subprocess.run(["unshare", "-rm", sys.executable, "-c", script, str(photos), str(untrained_model_path),
+                           str(tmp_path)], capture_output=True, text=True, timeout=600, check=False)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    outcome = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert outcome["full"] == 4 and "the disk holding it is full" in proc.stdout
+    assert outcome["listing"] == ["a.obj", "a_overlay.png", "a_params.json", "report.json"]
+    assert outcome["read_only"] == 2 and "is on a read-only file system" in proc.stderr
