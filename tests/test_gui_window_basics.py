@@ -1,7 +1,8 @@
 """The window's basics: no message is lost and each names its file, every photo of a dropped folder opens or says why
 not, the 3D view keeps a body that moved far in frame, the fit table's headers fit, every glyph the window uses
 renders, the photo can be saved with its overlay, a keypoint file can replace detection, and the camera's focal
-length can be set. Each window test fails if a QThread, QTimer, thread pool or QtInteractor outlives it."""
+length comes from EXIF and can be set. Each window test fails if a QThread, QTimer, thread pool or QtInteractor
+outlives it."""
 
 import dataclasses
 import io
@@ -17,8 +18,10 @@ from PySide6.QtGui import QDropEvent, QFont, QTextLayout
 from PySide6.QtWidgets import QFileDialog
 
 from hkmr_studio.export.frames import camera_to_yup
+from hkmr_studio.geometry.cameras import focal_length_from_35mm
 from hkmr_studio.gui.banner import MAX_SHOWN, MessageBanner
 from hkmr_studio.gui.fit_comparison import COLUMNS
+from hkmr_studio.gui.focal_dialog import FocalLengthDialog
 from hkmr_studio.gui.state import Choices, Level, StudioState
 from hkmr_studio.gui.testing import studio_window
 from hkmr_studio.pipeline.keypoints import MEDIAPIPE_LANDMARK_NAMES, Keypoints2D, save_keypoints_json
@@ -219,3 +222,42 @@ def test_a_keypoint_file_for_the_photo_is_used_instead_of_detection(qtbot, analy
     window.open_keypoints_action.trigger()
     assert any("'other_photo.json'" in line and "outside this photo" in line for line in banner_lines(window))
     assert document.analysis is before and not window.inference.busy
+
+
+def test_the_focal_length_comes_from_exif_and_can_be_set_in_the_window(qtbot, window, tmp_path, monkeypatch):
+    phone = tmp_path / "phone.jpg"
+    exif = Image.Exif()
+    exif.get_ifd(0x8769)[0xA405] = 26  # FocalLengthIn35mmFilm, as phones write it
+    Image.open(SAMPLE_PHOTO).save(phone, exif=exif, quality=95)
+    opened = []
+    analysed(qtbot, window, lambda: opened.extend(window.open_paths([phone])))
+    (document,) = opened
+    size = document.image.original_size
+    result = document.analysis.result
+    assert result.focal_length == pytest.approx(focal_length_from_35mm(26.0, *size))
+    assert result.focal_length_source == "exif"
+    asked = []
+
+    def set_50mm(dialog):
+        asked.append((dialog.mm_box.value(), dialog.source_label.text()))
+        dialog.mm_box.setValue(50.0)
+        return 1
+
+    monkeypatch.setattr(FocalLengthDialog, "exec", set_50mm)
+    analysed(qtbot, window, window.focal_action.trigger)
+    assert asked[0][0] == pytest.approx(26.0) and "from the photo's EXIF" in asked[0][1]
+    longer = document.analysis.result
+    assert longer.focal_length == pytest.approx(focal_length_from_35mm(50.0, *size))
+    assert longer.focal_length_source == "given"
+    assert longer.regression.transl[2] > 1.5 * result.regression.transl[2]  # a longer lens sees the body from farther
+    analysed(qtbot, window, window.analyse_action.trigger)  # kept for the photo
+    assert document.analysis.result.focal_length == pytest.approx(longer.focal_length)
+
+    def back_to_the_photos_own(dialog):
+        dialog.reset_button.click()
+        return 1
+
+    monkeypatch.setattr(FocalLengthDialog, "exec", back_to_the_photos_own)
+    analysed(qtbot, window, window.focal_action.trigger)
+    assert document.analysis.result.focal_length_source == "exif"
+    assert document.analysis.result.focal_length == pytest.approx(result.focal_length)

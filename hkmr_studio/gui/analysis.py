@@ -34,7 +34,8 @@ class Request:
     """One pipeline run. model: shipped name or checkpoint path; device: auto | cpu | gpu; body_path: None for the
     embedded body; keypoints: given instead of detection (pixels of `image`). refit_from: an analysis whose body
     SMPLify starts from, fitting `keypoints` (the user's edits) with `pinned` MediaPipe indices weighted more.
-    flip_from: an analysis to show the other way round (`Pipeline.flip`)."""
+    flip_from: an analysis to show the other way round (`Pipeline.flip`). focal_length: the camera's in pixels of
+    `image` (None: assume the diagonal), from focal_source ("given" or "exif"); refits and flips keep their base's."""
 
     image: LoadedImage
     model: str
@@ -45,6 +46,8 @@ class Request:
     refit_from: Analysis | None = None
     pinned: frozenset[int] = frozenset()
     flip_from: Analysis | None = None
+    focal_length: float | None = None
+    focal_source: str = "given"
 
     @property
     def pipeline_key(self) -> tuple[str, str, str | None]:
@@ -133,7 +136,8 @@ class Engine:
             pipeline = self.pipeline_for(request)
             _ = pipeline.body, pipeline.model, pipeline.detector  # load each now, so the next stage is the run alone
             yield "Refining with SMPLify…" if request.refine else "Recovering the body…"
-            result = pipeline.run(request.image, keypoints=request.keypoints, refine=request.refine)
+            result = pipeline.run(request.image, keypoints=request.keypoints, refine=request.refine,
+                                  focal_length=request.focal_length, focal_source=request.focal_source)
         analysis = Analysis(request, result, pipeline.body.faces, self._chain_colors(pipeline),
                             timings=dict(result.timings))
         if result.best is None:

@@ -64,14 +64,14 @@ class InferenceController(QObject):
 
     def analyse(self, document: Document, *, image: LoadedImage | None = None, refine: bool = False,
                 stop_running: bool = True) -> None:
-        """Run the pipeline on `image` (default: the document's) for `document`, on the keypoints the user gave it
-        when there are (else detected ones); refine reuses the keypoints of its analysis."""
+        """Run the pipeline on `image` (default: the document's) for `document`, with its camera's focal length and
+        the keypoints the user gave it when there are (else detected ones); refine reuses its analysis's keypoints."""
         choices = self._state.choices
         keypoints = document.given_keypoints
         if refine and document.analysis is not None:
             keypoints = document.analysis.result.keypoints
         request = Request(image or document.image, choices.model, choices.device, choices.body_path, refine,
-                          keypoints)
+                          keypoints, focal_length=document.focal_length, focal_source=document.focal_source)
         self._submit(document, request, stop_running)
 
     def refit(self, document: Document, base: Analysis, edit: KeypointState) -> None:

@@ -53,7 +53,9 @@ class Document:
     """One open photo or frame and what is known about it. `analysis` is the latest finished run (it keeps its own
     copy of the image it ran on, which for live video is an earlier frame than `image`). `keypoint_edits`: the
     user's keypoint edits since the latest run that was not a refit (None before the first edit). `given_keypoints`:
-    keypoints the user opened from a file (pixels of `image`), used instead of detection (None: detect)."""
+    keypoints the user opened from a file (pixels of `image`), used instead of detection (None: detect).
+    `focal_length`: the camera's, in pixels of `image` (None: assume the image diagonal), and `focal_source` where it
+    came from (`pipeline.core.FOCAL_SOURCES`: assumed, given by the user, or the photo's EXIF)."""
 
     name: str
     image: LoadedImage
@@ -62,6 +64,8 @@ class Document:
     message: str = ""
     keypoint_edits: KeypointEdits | None = None
     given_keypoints: Keypoints2D | None = None
+    focal_length: float | None = None
+    focal_source: str = "assumed"
 
     @property
     def path(self) -> Path | None:

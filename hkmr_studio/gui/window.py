@@ -23,15 +23,17 @@ from PySide6.QtWidgets import (
 )
 
 from hkmr_studio.atomic import atomic_write_bytes
-from hkmr_studio.batch import IMAGE_SUFFIXES, collect_images
+from hkmr_studio.batch import IMAGE_SUFFIXES, collect_images, photo_focal_length
 from hkmr_studio.export import FORMATS
 from hkmr_studio.export.files import export_file_name
+from hkmr_studio.geometry.cameras import assumed_focal_length, focal_length_from_35mm
 from hkmr_studio.gui.analysis_docks import AnalysisDocks
 from hkmr_studio.gui.banner import FacingBanner, MessageBanner
 from hkmr_studio.gui.capture import VideoSource
 from hkmr_studio.gui.exporter import ExportController
 from hkmr_studio.gui.filmstrip import Filmstrip
 from hkmr_studio.gui.fit_comparison import FitComparison
+from hkmr_studio.gui.focal_dialog import FocalLengthDialog
 from hkmr_studio.gui.gui_thread_gc import GuiThreadGarbageCollector
 from hkmr_studio.gui.image_view import ZOOM_STEP, ImageView
 from hkmr_studio.gui.inference import InferenceController
@@ -177,6 +179,8 @@ class MainWindow(QMainWindow):
                                            "Run the model on the photo again")
         self.refine_action = self._action("&Refine (SMPLify)", self.inference.refine_current, "Ctrl+Shift+R",
                                           "Fit the body to the keypoints with SMPLify, starting from the model's body")
+        self.focal_action = self._action("Camera &Focal Length…", self.focal_length_dialog, tip=(
+            "Set the focal length of the camera that took the photo (35 mm equivalent); read from EXIF when present"))
         self.flip_action = self._action("&Flip Facing", self.inference.flip_current, "Ctrl+Shift+F",
                                         "Show the body turned round, with left and right swapped")
         self.undo_action = self._action("&Undo Keypoint Edit", self.keypoint_editor.undo,
@@ -229,7 +233,7 @@ class MainWindow(QMainWindow):
         view_menu.addActions(list(self.view_actions.values()))
         view_menu.addAction(self.screenshot_action)
         body_menu = bar.addMenu("&Body")
-        body_menu.addActions([self.analyse_action, self.refine_action, self.flip_action])
+        body_menu.addActions([self.analyse_action, self.refine_action, self.flip_action, self.focal_action])
         live_menu = bar.addMenu("&Live")
         live_menu.addActions([self.live_start_action, self.live_stop_action, self.freeze_action])
         help_menu = bar.addMenu("&Help")
@@ -302,7 +306,8 @@ class MainWindow(QMainWindow):
             except ImageLoadError as exc:
                 self.state.notify(Level.ERROR, str(exc))
                 continue
-            added.append(Document(name=path.name, image=image))
+            focal_length, focal_source = photo_focal_length(image)
+            added.append(Document(name=path.name, image=image, focal_length=focal_length, focal_source=focal_source))
             self.settings.remember_file(path)
             self.settings.last_open_dir = str(path.resolve().parent)
         if added:
@@ -487,6 +492,26 @@ class MainWindow(QMainWindow):
         self.live.start(source)
         self._on_live_changed(True)
 
+    def focal_length_dialog(self) -> None:
+        document = self.state.current
+        if document not in self.state.documents:
+            return
+        size = document.image.original_size
+        dialog = FocalLengthDialog(document.focal_length or assumed_focal_length(*size), document.focal_source, size,
+                                   self)
+        if dialog.exec():
+            self.set_focal_length(document, dialog.value())
+
+    def set_focal_length(self, document: Document, f35_mm: float | None) -> None:
+        """Analyse `document` again with a camera of `f35_mm` (35 mm equivalent), or None: the photo's own (EXIF,
+        else assumed)."""
+        if f35_mm is None:
+            document.focal_length, document.focal_source = photo_focal_length(document.image)
+        else:
+            document.focal_length = focal_length_from_35mm(f35_mm, *document.image.original_size)
+            document.focal_source = "given"
+        self.inference.analyse(document)
+
     def preferences_dialog(self) -> None:
         dialog = PreferencesDialog(self.settings, self)
         if dialog.exec():
@@ -512,6 +537,7 @@ class MainWindow(QMainWindow):
         self.close_action.setEnabled(document in self.state.documents)
         self.save_photo_action.setEnabled(document is not None)
         self.open_keypoints_action.setEnabled(document in self.state.documents)
+        self.focal_action.setEnabled(document in self.state.documents)
         self.analyse_action.setEnabled(document is not None)
         self.timings_label.setText(format_timings(analysis.timings) if analysis is not None else "")
 
