@@ -85,8 +85,7 @@ class MessageBanner(QFrame):
         worst = max((m.level for m in self._messages), key=_RANK.__getitem__)
         background, foreground = _STYLE[worst]
         self.setStyleSheet(f"MessageBanner {{ background: {background}; border: 1px solid {foreground}; "
-                           f"border-radius: 4px; }} QLabel, QListWidget, QToolButton {{ color: {foreground}; }} "
-                           "QListWidget { background: transparent; }")
+                           f"border-radius: 4px; }} QLabel, QListWidget, QToolButton {{ color: {foreground}; }}")
         self.latest.setText("\n".join(_line(m) for m in self._messages[-MAX_SHOWN:]))
         self.history.addItem(_line(message))
         self.history.scrollToBottom()

@@ -146,7 +146,7 @@ class DegreePlot(QWidget):
         x_label = QRectF(_MARGIN_PX, legend_top - line - 2, width - 2 * _MARGIN_PX, line)
         ticks = max(metrics.horizontalAdvance(f"{self.top_mm():.0f}"), metrics.horizontalAdvance("0")) + 6
         y_label = QRectF(_MARGIN_PX, _MARGIN_PX, width - 2 * _MARGIN_PX, line)
-        plot_top = y_label.bottom() + 4
+        plot_top = y_label.bottom() + line / 2 + 2  # room for the top tick label, centred on the top edge
         plot = QRectF(_MARGIN_PX + ticks, plot_top, width - 2 * _MARGIN_PX - ticks,
                       max(x_label.top() - line - plot_top, 1.0))
         return PlotLayout(y_label, plot, x_label, legend_rect, legend)
