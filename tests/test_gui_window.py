@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -299,7 +300,7 @@ def test_the_app_exits_cleanly_after_closing_its_window(tmp_path):
     for name in ("QT_QPA_PLATFORM", "VTK_DEFAULT_OPENGL_WINDOW"):
         env.pop(name, None)
     done = subprocess.run([sys.executable, str(script), str(SAMPLE_PHOTO)], env=env, capture_output=True, text=True,
-                          timeout=300)
+                          timeout=300, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
 
 
@@ -317,3 +318,39 @@ def test_the_leak_guard_reports_what_a_test_leaves_running(qtbot):
         interactor.close()
         pool.waitForDone()
     guard.assert_clean()
+
+
+LEAKY_GUI_TESTS = """
+from PySide6.QtCore import QTimer
+
+
+def test_leaves_a_timer_running(qtbot):
+    timer = QTimer()
+    timer.start(60_000)
+    test_leaves_a_timer_running.timer = timer  # still running after the test
+
+
+def test_without_qt():
+    pass
+"""
+
+OTHER_TESTS = """
+def test_uses_qtbot(qtbot):
+    pass
+
+
+def test_plain():
+    pass
+"""
+
+
+def test_every_gui_test_is_marked_and_fails_when_it_leaves_qt_resources_running(pytester):
+    """Not only tests that open a window: any test in a test_gui_ file or using qtbot is a gui test and guarded."""
+    repo = Path(__file__).resolve().parent.parent
+    pytester.makepyprojecttoml((repo / "pyproject.toml").read_text())  # registers the marker
+    pytester.makeconftest((repo / "tests" / "conftest.py").read_text())
+    files = pytester.makepyfile(test_gui_leaky=LEAKY_GUI_TESTS, test_other=OTHER_TESTS)
+    result = pytester.runpytest_subprocess("-p", "no:xvfb", "-p", "no:cacheprovider", "-m", "gui", files.parent)
+    result.assert_outcomes(passed=3, errors=1, deselected=1)
+    result.stdout.fnmatch_lines(["*ERROR at teardown of test_leaves_a_timer_running*",
+                                 "*QTimer started at *test_gui_leaky.py:* is still running*"])

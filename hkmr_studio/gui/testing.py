@@ -111,11 +111,11 @@ def settings_folder(folder: Path) -> Iterator[Path]:
 def studio_window(qtbot: Any, config_dir: Path, model: str | Path, photo: Path | None = None,
                   dock: str | None = None, timeout_ms: int = 120_000) -> Iterator[Any]:
     """A shown MainWindow using `model` and settings in `config_dir`, with `photo` opened and analysed and the
-    analysis dock `dock` ("keypoints", "inspector", "occlusion") shown when given; closed afterwards, then checked
-    for leaks."""
+    analysis dock `dock` ("keypoints", "inspector", "occlusion") shown when given; closed afterwards (the test's
+    leak guard, tests/conftest.py, then checks that nothing it started still runs)."""
     from hkmr_studio.gui.window import MainWindow
 
-    with settings_folder(config_dir), LeakGuard() as guard:
+    with settings_folder(config_dir):
         window = MainWindow(model=str(model))
         qtbot.addWidget(window)
         window.show()
@@ -130,7 +130,6 @@ def studio_window(qtbot: Any, config_dir: Path, model: str | Path, photo: Path |
             yield window
         finally:
             window.close()
-    guard.assert_clean()
 
 
 def write_test_video(path: Path, photo: Path, frames: int, fps: float = 30.0, width: int = 360) -> Path:
