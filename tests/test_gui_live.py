@@ -1,12 +1,15 @@
 """Live mode on a video file (the camera's code path): frames are analysed as fast as the pipeline allows, the rest
-dropped; stop and freeze end it cleanly, and the end of the video or a bad file is a message."""
+dropped; stop and freeze end it cleanly, and the end of the video or a bad file is a message. The reader and the
+runs are held at Gates where a test needs frames to arrive while a run is busy, never raced against the clock."""
 
 import pytest
-
 from conftest import SAMPLE_PHOTO
-from hkmr_studio.gui.capture import VideoSource
+from PySide6.QtCore import QCoreApplication
+
+from hkmr_studio.gui.analysis import Engine
+from hkmr_studio.gui.capture import FrameMailbox, VideoSource
 from hkmr_studio.gui.state import Status
-from hkmr_studio.gui.testing import studio_window, write_test_video
+from hkmr_studio.gui.testing import Gate, studio_window, write_test_video
 
 WAIT_MS = 60_000
 
@@ -22,37 +25,54 @@ def video(tmp_path_factory):
     return write_test_video(tmp_path_factory.mktemp("video") / "walk.avi", SAMPLE_PHOTO, frames=300, fps=30)
 
 
-def test_live_video_shows_analysed_frames_and_stops_cleanly(qtbot, window, video):
+def test_live_video_analyses_the_newest_frame_drops_the_rest_and_stops_cleanly(qtbot, window, video, monkeypatch):
     photo = window.open_paths([SAMPLE_PHOTO])[0]
     qtbot.waitUntil(lambda: photo.status is Status.DONE, timeout=WAIT_MS)
-    window.start_live_from(VideoSource(file=video))
-    assert window.live_stop_action.isEnabled() and not window.live_start_action.isEnabled()
     live = window.live
-    qtbot.waitUntil(lambda: live.frames_read >= 30 and live.frames_analysed >= 3, timeout=WAIT_MS)
-    document = window.state.live_document
-    assert window.state.current is document and document not in window.state.documents
-    assert live.frames_analysed < live.frames_read  # frames were dropped, not queued
-    assert document.analysis.image.original_size == (360, 640)
-    assert window.image_view.photo_item.pixmap().width() == 360 and not window.image_view.mesh_item.pixmap().isNull()
-    assert "body" in window.viewport.plotter.actors
-    assert "analysed" in window.live_label.text()
-    with qtbot.waitSignal(live.stopped, timeout=WAIT_MS):
-        window.live_stop_action.trigger()
+    with Gate() as frames, Gate() as runs:
+        monkeypatch.setattr(FrameMailbox, "put", frames.guard(FrameMailbox.put))
+        monkeypatch.setattr(Engine, "analyse", runs.guard_generator(Engine.analyse))
+        window.start_live_from(VideoSource(file=video))
+        assert window.live_stop_action.isEnabled() and not window.live_start_action.isEnabled()
+        frames.release(1)
+        qtbot.waitUntil(lambda: runs.waiting == 1, timeout=WAIT_MS)  # the first frame's run, held
+        frames.release(29)
+        qtbot.waitUntil(lambda: len(frames.calls) == 31 and frames.waiting == 1, timeout=WAIT_MS)  # 30 frames read
+        QCoreApplication.sendPostedEvents()  # the window takes the frames the reader announced
+        runs.open()
+        qtbot.waitUntil(lambda: live.frames_analysed == 2 and not window.inference.busy, timeout=WAIT_MS)
+        read = [frame for _, _, frame in frames.calls]
+        assert [request.image for _, request in runs.calls] == [read[0], read[29]]  # the newest frame, not the next
+        assert (live.frames_read, live.frames_analysed) == (30, 2)  # frames were dropped, not queued
+        document = window.state.live_document
+        assert window.state.current is document and document not in window.state.documents
+        assert document.analysis.image is read[29] and document.analysis.image.original_size == (360, 640)
+        assert window.image_view.photo_item.pixmap().width() == 360
+        assert not window.image_view.mesh_item.pixmap().isNull() and "body" in window.viewport.plotter.actors
+        assert window.live_label.text() == "Live: 30 frames, 2 analysed, 28 skipped"
+        with qtbot.waitSignal(live.stopped, timeout=WAIT_MS):
+            window.live_stop_action.trigger()
+            frames.open()
     assert not live.running and window.state.live_document is None
     assert window.state.current is photo and window.state.documents == [photo]  # back to the photo
     assert window.live_start_action.isEnabled() and window.live_label.text() == ""
 
 
-def test_freeze_keeps_the_frame_and_its_body_as_a_photo(qtbot, window, video):
-    window.start_live_from(VideoSource(file=video))
-    qtbot.waitUntil(lambda: window.live.frames_analysed >= 1, timeout=WAIT_MS)
-    with qtbot.waitSignal(window.live.stopped, timeout=WAIT_MS):
-        window.freeze_action.trigger()
+def test_freeze_keeps_the_frame_and_its_body_as_a_photo(qtbot, window, video, monkeypatch):
+    with Gate() as frames:
+        monkeypatch.setattr(FrameMailbox, "put", frames.guard(FrameMailbox.put))
+        window.start_live_from(VideoSource(file=video))
+        frames.release(1)
+        qtbot.waitUntil(lambda: window.live.frames_analysed == 1, timeout=WAIT_MS)
+        with qtbot.waitSignal(window.live.stopped, timeout=WAIT_MS):
+            window.freeze_action.trigger()
+            frames.open()
     (frozen,) = window.state.documents
     assert window.state.current is frozen and frozen.name == "Frozen frame 1 ('walk.avi')"
     qtbot.waitUntil(lambda: frozen.status is Status.DONE, timeout=WAIT_MS)
-    assert frozen.image is frozen.analysis.image and window.export_all_action.isEnabled()  # the frame shown
-    assert window.filmstrip.count() == 1
+    first_frame = frames.calls[0][2]
+    assert frozen.image is first_frame and frozen.analysis.image is first_frame  # the frame shown, with its body
+    assert window.export_all_action.isEnabled() and window.filmstrip.count() == 1
 
 
 def test_the_end_of_a_video_and_an_unreadable_one_are_messages(qtbot, window, tmp_path):

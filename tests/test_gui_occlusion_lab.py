@@ -3,14 +3,14 @@ for both models, occlude a named joint, run a small heatmap sweep to the end, an
 
 import numpy as np
 import pytest
+from conftest import SAMPLE_PHOTO
 from PySide6.QtCore import Qt
 
-from conftest import SAMPLE_PHOTO
 from hkmr_studio.body import kinematics
 from hkmr_studio.gui.occlusion_lab import KIND_COLORS, TURN_ROW
 from hkmr_studio.gui.qt_images import array_from_qimage
-from hkmr_studio.gui.testing import studio_window
-from hkmr_studio.occlusion_probe import Heatmap
+from hkmr_studio.gui.testing import Gate, studio_window
+from hkmr_studio.occlusion_probe import Heatmap, OcclusionProbe
 
 WAIT_MS = 120_000
 
@@ -53,7 +53,7 @@ def test_a_clicked_occluder_gives_per_joint_and_per_chain_numbers_for_both_model
     assert lab.occluder.center == pytest.approx(tuple(body.joints2d[kinematics.JOINT_INDEX["right_wrist"]]))
 
 
-def test_a_heatmap_sweep_runs_to_the_end_and_another_can_be_cancelled(qtbot, lab_window):
+def test_a_heatmap_sweep_runs_to_the_end_and_another_can_be_cancelled(qtbot, lab_window, monkeypatch):
     lab = lab_window.analysis_docks.occlusion_lab
     with qtbot.waitSignal(lab.swept, timeout=WAIT_MS) as blocker:
         lab.sweep_grid(2)
@@ -65,12 +65,16 @@ def test_a_heatmap_sweep_runs_to_the_end_and_another_can_be_cancelled(qtbot, lab
     assert lab.heatmap_item.pos().x() == pytest.approx(heatmap.origin[0])
     progress = []
     lab.progress.valueChanged.connect(progress.append)
-    with qtbot.waitSignal(lab.stopped, timeout=WAIT_MS):
-        lab.sweep_grid(4)
-        qtbot.waitUntil(lambda: lab.progress.value() >= 1, timeout=WAIT_MS)
-        lab.cancel_button.click()
+    with Gate() as cells:
+        monkeypatch.setattr(OcclusionProbe, "occlude", cells.guard(OcclusionProbe.occlude))
+        with qtbot.waitSignal(lab.stopped, timeout=WAIT_MS):
+            lab.sweep_grid(4)
+            cells.release(1)
+            qtbot.waitUntil(lambda: cells.waiting == 1, timeout=WAIT_MS)  # the first cell done, the second held
+            lab.cancel_button.click()
+            cells.open()
     qtbot.waitUntil(lambda: not lab.busy, timeout=WAIT_MS)
-    assert 1 <= max(progress) < 16 and lab.status_label.text() == "Sweep cancelled."
+    assert len(cells.calls) == 2 and max(progress) == 2 and lab.status_label.text() == "Sweep cancelled."
     assert lab.heatmap is heatmap  # the finished sweep's heatmap stays
 
 

@@ -1,6 +1,7 @@
 """The window, as a user meets it: open a photo (dialog, drop, paste, recent files), see the body over it and in
 3D, keep working while the model runs, and get a message (never a crash or a modal dialog) when something fails.
-Each test fails if a QThread, QTimer, thread pool or QtInteractor outlives it (hkmr_studio.gui.testing)."""
+Each test fails if a QThread, QTimer, thread pool or QtInteractor outlives it (tests/conftest.py); a run that must
+still be running when the test acts is held at a Gate, never raced against."""
 
 import os
 import shutil
@@ -12,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import SAMPLE_PHOTO
 from PIL import Image
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QThreadPool, QTimer, QUrl
 from PySide6.QtGui import QDragMoveEvent, QDropEvent, QGuiApplication, QImage
@@ -19,13 +21,12 @@ from PySide6.QtWidgets import QFileDialog
 from pyvistaqt import QtInteractor
 from superqt.utils import FunctionWorker
 
-from conftest import SAMPLE_PHOTO
 from hkmr_studio.cli import main
-from hkmr_studio.gui.analysis import GPU_OUT_OF_MEMORY
+from hkmr_studio.gui.analysis import GPU_OUT_OF_MEMORY, Engine
 from hkmr_studio.gui.preferences import PreferencesDialog
 from hkmr_studio.gui.qt_images import array_from_qimage
 from hkmr_studio.gui.state import Status
-from hkmr_studio.gui.testing import LeakGuard, settings_folder, studio_window
+from hkmr_studio.gui.testing import Gate, LeakGuard, settings_folder, studio_window
 from hkmr_studio.pipeline.core import Pipeline
 from hkmr_studio.pipeline.keypoints import VISIBILITY_THRESHOLD
 from hkmr_studio.resources import embedded_body_path
@@ -112,30 +113,41 @@ def test_overlay_controls_zoom_and_3d_views(qtbot, window, tmp_path):
     assert picture.shape[:2] == (plotter.height(), plotter.width()) and picture.std() > 5
 
 
-def test_the_window_keeps_responding_while_the_model_runs(qtbot, window):
-    ticks_while_busy = []
-    timer = QTimer()
-    timer.timeout.connect(lambda: ticks_while_busy.append(1) if window.inference.busy else None)
-    timer.start(5)
-    try:
-        open_and_wait(qtbot, window, SAMPLE_PHOTO)
-    finally:
-        timer.stop()
-    assert len(ticks_while_busy) >= 3
+def test_the_window_keeps_responding_while_the_model_runs(qtbot, window, monkeypatch):
+    with Gate() as runs:
+        monkeypatch.setattr(Engine, "analyse", runs.guard_generator(Engine.analyse))
+        window.open_paths([SAMPLE_PHOTO])
+        qtbot.waitUntil(lambda: runs.waiting == 1, timeout=WAIT_MS)  # the run is held on its thread
+        ticks = []
+        timer = QTimer()
+        timer.timeout.connect(lambda: ticks.append(window.inference.busy))
+        timer.start(5)
+        try:
+            qtbot.waitUntil(lambda: len(ticks) >= 3, timeout=WAIT_MS)
+        finally:
+            timer.stop()
+        assert all(ticks) and window.busy_bar.isVisible()
+        with qtbot.waitSignals([window.inference.analysed, window.inference.idle], order="strict", timeout=WAIT_MS):
+            runs.open()
     assert not window.busy_bar.isVisible() and window.progress_label.text() == ""
 
 
-def test_a_newer_photo_supersedes_the_running_one(qtbot, window, tmp_path):
+def test_a_newer_photo_supersedes_the_running_one(qtbot, window, tmp_path, monkeypatch):
     second = tmp_path / "second.jpg"
     shutil.copy(SAMPLE_PHOTO, second)
     progress = []
     window.state.progress.connect(progress.append)
     only_the_second = [lambda document: document.path == second, None]
-    with qtbot.waitSignals([window.inference.analysed, window.inference.idle], order="strict",
-                           check_params_cbs=only_the_second, timeout=WAIT_MS):
+    with Gate() as runs:
+        monkeypatch.setattr(Engine, "analyse", runs.guard_generator(Engine.analyse))
         first, other = window.open_paths([SAMPLE_PHOTO, second])
         assert window.state.current is first and window.inference.busy
-        window.state.select(other)
+        qtbot.waitUntil(lambda: runs.waiting == 1, timeout=WAIT_MS)  # the first photo's run, held before it starts
+        with qtbot.waitSignals([window.inference.analysed, window.inference.idle], order="strict",
+                               check_params_cbs=only_the_second, timeout=WAIT_MS):
+            window.state.select(other)
+            runs.open()
+    assert [request.image for _, request in runs.calls] == [first.image, other.image]
     assert other.status is Status.DONE and other.analysis is not None
     assert first.status is Status.NEW and first.analysis is None  # stopped, not finished
     assert progress[-1] == "Drawing the overlay…"

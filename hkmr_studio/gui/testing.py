@@ -1,5 +1,6 @@
-"""Helpers for the window's Qt tests: a window with its own settings folder, and a guard that fails a test when a
-QThread, QTimer, thread pool or QtInteractor it started is still alive at its end.
+"""Helpers for the window's Qt tests: a window with its own settings folder, a guard that fails a test when a
+QThread, QTimer, thread pool or QtInteractor it started is still alive at its end, and gates that hold a worker
+thread at a chosen call until the test lets it go (so no test depends on how fast a thread runs).
 
 The checks follow napari's conftest (`_dangling_qthreads`, `_dangling_qtimers`, `_dangling_qthread_pool`) and
 pyvistaqt's `check_gc`: record what starts while the guard is active, then ask each whether it still runs.
@@ -8,18 +9,24 @@ pyvistaqt's `check_gc`: record what starts while the guard is active, then ask e
 from __future__ import annotations
 
 import os
+import threading
 import traceback
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
+from functools import wraps
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, ParamSpec, Self, TypeVar
 
 from PySide6.QtCore import QThread, QThreadPool, QTimer
 from pyvistaqt import QtInteractor
 
 from hkmr_studio.settings import CONFIG_DIR_ENV
+
+P = ParamSpec("P")
+R = TypeVar("R")
+Y = TypeVar("Y")
 
 
 def _caller() -> str:
@@ -91,6 +98,70 @@ class LeakGuard:
     def assert_clean(self) -> None:
         leaks = self.leaks()
         assert not leaks, "the test left Qt resources running:\n" + "\n".join(leaks)
+
+
+class Gate:
+    """Holds the calls of the functions it guards (on worker threads) until the test lets them through.
+
+    `release(n)` lets n more calls pass, `open()` all from then on. `calls` lists each guarded call's arguments in
+    the order they arrived, `waiting` how many are held now. Use it as a context manager inside the window's
+    lifetime: leaving opens it, so closing the window never waits on a held worker.
+    """
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._passes = 0
+        self._open = False
+        self.waiting = 0
+        self.calls: list[tuple[Any, ...]] = []
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.open()
+
+    def release(self, calls: int = 1) -> None:
+        with self._changed:
+            self._passes += calls
+            self._changed.notify_all()
+
+    def open(self) -> None:
+        with self._changed:
+            self._open = True
+            self._changed.notify_all()
+
+    def _pass(self, args: tuple[Any, ...]) -> None:
+        """Record the call, then block until it may pass."""
+        with self._changed:
+            self.calls.append(args)
+            self.waiting += 1
+            self._changed.wait_for(lambda: self._open or self._passes > 0)
+            self.waiting -= 1
+            if not self._open:
+                self._passes -= 1
+
+    def guard(self, function: Callable[P, R]) -> Callable[P, R]:
+        """`function`, each call held at the gate before it runs."""
+
+        @wraps(function)
+        def guarded(*args: P.args, **kwargs: P.kwargs) -> R:
+            self._pass(args)
+            return function(*args, **kwargs)
+
+        return guarded
+
+    def guard_generator(self, generator_function: Callable[P, Generator[Y, None, R]]
+                        ) -> Callable[P, Generator[Y, None, R]]:
+        """`generator_function`, each generator held at the gate before its first step."""
+
+        @wraps(generator_function)
+        def guarded(*args: P.args, **kwargs: P.kwargs) -> Generator[Y, None, R]:
+            self._pass(args)
+            return (yield from generator_function(*args, **kwargs))
+
+        return guarded
 
 
 @contextmanager
