@@ -6,16 +6,34 @@ ensure_system_packages
 ensure_venv "test,train,fbx,efficientnet"
 cd "$REPO_ROOT"
 # The window's tests need a real X display for VTK's OpenGL inside Qt (QT_QPA_PLATFORM=offscreen cannot host
-# pyvistaqt's QtInteractor): pytest-xvfb starts a private Xvfb for the session, so no window reaches your screen.
+# pyvistaqt's QtInteractor): this script starts a private Xvfb, so no window reaches your screen, and stops it when it
+# ends, however pytest ended (pytest-xvfb's own server outlived a pytest that aborted natively).
 unset QT_QPA_PLATFORM
 export VTK_DEFAULT_OPENGL_WINDOW="${VTK_DEFAULT_OPENGL_WINDOW:-vtkEGLRenderWindow}"
+PYTEST=("$VENV/bin/python" -m pytest -p no:cacheprovider)
+if command -v Xvfb >/dev/null 2>&1; then
+  display_file="$(mktemp)"
+  Xvfb -br -nolisten tcp -screen 0 800x600x16 -displayfd 3 3>"$display_file" 2>/dev/null &
+  xvfb_pid=$!
+  trap 'kill "$xvfb_pid" 2>/dev/null; wait "$xvfb_pid" 2>/dev/null; rm -f "$display_file"' EXIT
+  trap 'exit 130' INT TERM HUP
+  for _ in $(seq 100); do [[ -s "$display_file" ]] && break; sleep 0.1; done
+  [[ -s "$display_file" ]] || { echo "error: Xvfb did not start" >&2; exit 1; }
+  export DISPLAY=":$(head -n1 "$display_file")"
+  PYTEST+=(-p no:xvfb)
+fi
 # The window's tests run in a pytest process of their own: after the rest of the suite in one process, a window test
 # aborted natively now and then (3 of 5 full runs on 2026-12-04; the window's tests on their own: 0 of 6 runs).
-# Naming test files or folders runs just those, in one process. Exit status 5 (nothing selected, e.g. by -k) is fine.
+# Naming test files or folders (tests/..., or any existing path with a slash) runs just those, in one process.
+# Exit status 5 (nothing selected, e.g. by -k) is fine.
 for arg in "$@"; do
-  [[ "$arg" == tests* ]] && exec "$VENV/bin/python" -m pytest -p no:cacheprovider "$@"
+  if [[ "$arg" == tests* || ( "$arg" == */* && -e "${arg%%::*}" ) ]]; then
+    status=0
+    "${PYTEST[@]}" "$@" || status=$?
+    exit "$status"
+  fi
 done
-run_pytest() { "$VENV/bin/python" -m pytest -p no:cacheprovider "$@" || { status=$?; [[ $status == 5 ]] || return $status; }; }
+run_pytest() { "${PYTEST[@]}" "$@" || { status=$?; [[ $status == 5 ]] || return $status; }; }
 failed=0
 run_pytest --ignore-glob='tests/test_gui_*.py' "$@" || failed=$?
 run_pytest tests/test_gui_*.py "$@" || failed=$?
