@@ -24,7 +24,7 @@ from hkmr_studio.pipeline.keypoints import Keypoints2D
 from hkmr_studio.render.colors import vertex_chain_colors
 from hkmr_studio.render.compose import photo_camera
 from hkmr_studio.render.llvm_guard import load_triton_before_opengl
-from hkmr_studio.render.overlay import MESH_COLOR_RGB, REGRESSION_COLOR_RGB, MeshRenderer
+from hkmr_studio.render.overlay import MESH_COLOR_RGB, REGRESSION_COLOR_RGB, MeshRenderer, RenderError
 
 GPU_OUT_OF_MEMORY = "The GPU ran out of memory, so HKMR Studio switched the device to the CPU and ran again."
 
@@ -162,7 +162,7 @@ class Engine:
 
 #: Failures the user can act on; anything else is a bug and is logged with its traceback.
 EXPECTED_ERRORS = (torch.cuda.OutOfMemoryError, ImageLoadError, ModelFileError, BodyFileFormatError,
-                   UnsafeBodyFileError, FbxExportError, OSError)
+                   UnsafeBodyFileError, FbxExportError, RenderError, OSError)
 
 
 def is_bug(exc: BaseException) -> bool:
@@ -176,6 +176,8 @@ def explain_error(exc: BaseException) -> str:
         return GPU_OUT_OF_MEMORY
     if isinstance(exc, (ImageLoadError, ModelFileError)):
         return str(exc)
+    if isinstance(exc, RenderError):
+        return f"The overlay was not drawn: {exc}."
     if isinstance(exc, (BodyFileFormatError, UnsafeBodyFileError)):
         return f"The body model could not be loaded: {exc}. Choose another body file in Preferences."
     if isinstance(exc, FbxExportError):
