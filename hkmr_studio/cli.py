@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from hkmr_studio.batch_report import BatchReport
     from hkmr_studio.pipeline.core import Pipeline
 
-SUBCOMMANDS = ("doctor", "infer", "bench")
+SUBCOMMANDS = ("doctor", "infer", "bench", "desktop")
 #: `infer`'s exit statuses (its --help and the README list them).
 DONE_EXIT = 0
 NOTHING_READ_EXIT = 1
@@ -52,6 +52,11 @@ def _build_parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="print speed and memory benchmarks measured on this machine")
     bench.add_argument("what", choices=["regressors", "fitting", "pipeline", "edits", "memory"], help="which benchmark")
     bench.add_argument("--device", default=None, help="torch device (default: CPU, and the GPU too when present)")
+    desktop = sub.add_parser("desktop", help="add HKMR Studio to the desktop's application menu, or take it away",
+                             description="install: the launcher (opening photos with HKMR Studio), icons and "
+                                         "AppStream metainfo into your XDG data folder (~/.local/share); uninstall: "
+                                         "remove exactly what install put there.")
+    desktop.add_argument("action", choices=["install", "uninstall"])
     return parser
 
 
@@ -197,6 +202,10 @@ def main(argv: list[str] | None = None) -> int:
         return doctor.main(args.body)
     if args.command == "infer":
         return _infer(args)
+    if args.command == "desktop":
+        from hkmr_studio import desktop
+
+        return desktop.main(args.action)
     if args.command == "bench":
         if args.what == "regressors":
             from hkmr_studio.bench import regressors
