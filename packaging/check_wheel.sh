@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Build HKMR Studio's wheel, install it into a fresh virtual environment outside the repository and run the installed
+# `hkmr-studio doctor` and `hkmr-studio infer` on the sample photo that ships inside the wheel, from a temporary folder:
+# a file the wheel forgets (a model, the body, a sample) makes this fail, as it would for a user.
+# Usage: bash packaging/check_wheel.sh [WHEEL]   (without WHEEL, builds one from this checkout first)
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+ensure_system_packages
+work="$(mktemp -d "${TMPDIR:-/tmp}/hkmr-wheel-check.XXXXXX")"
+trap 'echo "removing $work"; rm -rf "$work"' EXIT
+
+py="$(pick_python)"
+"$py" -m venv "$work/venv"
+if [ $# -ge 1 ]; then
+  wheel="$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"
+else
+  echo "building the wheel"
+  "$work/venv/bin/python" -m pip wheel -q --no-deps -w "$work/dist" "$REPO_ROOT"
+  wheel="$(ls "$work"/dist/hkmr_studio-*.whl)"
+fi
+echo "wheel: $wheel ($(du -m "$wheel" | cut -f1) MB)"
+echo "installing it into a fresh venv: $work/venv"
+install_started=$SECONDS
+"$work/venv/bin/python" -m pip install -q "$wheel"
+echo "installed in $((SECONDS - install_started)) s; the venv takes $(du -sm "$work/venv" | cut -f1) MB"
+
+# Everything below runs from a folder of its own, so nothing is found through the checkout.
+mkdir "$work/run"
+cd "$work/run"
+package_dir="$("$work/venv/bin/python" -c 'import hkmr_studio, pathlib; print(pathlib.Path(hkmr_studio.__file__).parent)')"
+case "$package_dir" in
+  "$work/venv/"*) ;;
+  *) echo "error: the fresh venv imports hkmr_studio from $package_dir, not from its own site-packages" >&2; exit 1 ;;
+esac
+"$work/venv/bin/hkmr-studio" doctor
+sample="$("$work/venv/bin/python" -c 'from hkmr_studio.resources import resources_dir; print(resources_dir() / "samples" / "pose2sim_single_person.jpg")')"
+cp "$sample" photo.jpg
+"$work/venv/bin/hkmr-studio" infer photo.jpg --out out
+outputs=(out/*)
+[ -e "${outputs[0]}" ] || { echo "error: hkmr-studio infer wrote nothing into $work/run/out" >&2; exit 1; }
+echo "infer wrote: $(cd out && ls | tr '\n' ' ')"
+echo "the installed wheel works outside the repository (this check took $SECONDS s)"
