@@ -9,8 +9,8 @@ from hkmr_studio import logs
 from hkmr_studio.logs import LOG_DIR_ENV, log_dir, log_file, start_log_file
 
 
-@pytest.fixture
-def log_folder(tmp_path, monkeypatch):
+@pytest.fixture(name="log_folder")
+def log_folder_fixture(tmp_path, monkeypatch):
     """HKMR_STUDIO_LOG_DIR at a temporary folder; the root logger's handlers and level restored afterwards."""
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level

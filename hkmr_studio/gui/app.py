@@ -10,9 +10,12 @@ from types import TracebackType
 
 from PySide6.QtWidgets import QApplication
 
+from hkmr_studio.desktop import APP_ID
 from hkmr_studio.gui.analysis import explain_error
+from hkmr_studio.gui.app_icon import app_icon
 from hkmr_studio.gui.state import Level, StudioState
 from hkmr_studio.gui.window import TITLE, MainWindow
+from hkmr_studio.logs import start_log_file
 
 log = logging.getLogger(__name__)
 
@@ -38,16 +41,26 @@ def _report_uncaught(state: StudioState, kind: type[BaseException], exc: BaseExc
     state.notify(Level.ERROR, explain_error(exc))
 
 
+def start_logging() -> str:
+    """Warnings and errors to stderr and to the log file (Help ▸ Open Log Folder); '' or why the file is not used."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    return start_log_file()
+
+
 def run(images: Sequence[str] = (), body: str | None = None) -> int:
     """Open the window on `images` (paths), with `body` (a SMPL-format file) for this session; Qt's exit code."""
     problem = display_problem()
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    log_problem = start_logging()
     app = QApplication.instance() or QApplication([sys.argv[0]])
     app.setApplicationName(TITLE)
+    app.setDesktopFileName(APP_ID)  # the launcher `hkmr-studio desktop install` puts in the menu, and its icon
+    app.setWindowIcon(app_icon())
     window = MainWindow(body=body)
+    if log_problem:
+        window.state.notify(Level.WARNING, log_problem)
     previous_hook = sys.excepthook
     sys.excepthook = lambda kind, exc, traceback: _report_uncaught(window.state, kind, exc, traceback)
     try:

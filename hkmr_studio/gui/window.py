@@ -22,11 +22,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from hkmr_studio.about import about_facts
 from hkmr_studio.atomic import atomic_write_bytes
 from hkmr_studio.batch import IMAGE_SUFFIXES, collect_images, photo_focal_length
 from hkmr_studio.export import FORMATS
 from hkmr_studio.export.files import export_file_name
 from hkmr_studio.geometry.cameras import assumed_focal_length, focal_length_from_35mm
+from hkmr_studio.gui.about import AboutDialog, open_log_folder
 from hkmr_studio.gui.analysis_docks import AnalysisDocks
 from hkmr_studio.gui.banner import FacingBanner, MessageBanner
 from hkmr_studio.gui.capture import VideoSource
@@ -45,6 +47,7 @@ from hkmr_studio.gui.preferences import FORMAT_LABELS, PreferencesDialog
 from hkmr_studio.gui.qt_images import array_from_qimage
 from hkmr_studio.gui.state import Choices, Document, Level, StudioState
 from hkmr_studio.gui.viewport import VIEWS, BodyViewport
+from hkmr_studio.logs import log_dir
 from hkmr_studio.pipeline.images import ImageLoadError, image_from_array, load_image
 from hkmr_studio.pipeline.keypoints import KeypointFileError, Keypoints2D, load_keypoints_json
 from hkmr_studio.settings import load_settings, save_settings
@@ -238,6 +241,10 @@ class MainWindow(QMainWindow):
         live_menu.addActions([self.live_start_action, self.live_stop_action, self.freeze_action])
         help_menu = bar.addMenu("&Help")
         help_menu.addAction(self._action("&Getting Started", lambda: self.state.notify(Level.INFO, GETTING_STARTED)))
+        help_menu.addSeparator()
+        help_menu.addAction(self._action("Open &Log Folder", self.open_log_folder,
+                                         tip="Show the folder of the log file, where errors are written"))
+        help_menu.addAction(self._action("&About HKMR Studio", self.show_about))
 
     def _build_toolbar(self) -> None:
         toolbar = self.addToolBar("Main")
@@ -511,6 +518,18 @@ class MainWindow(QMainWindow):
             document.focal_length = focal_length_from_35mm(f35_mm, *document.image.original_size)
             document.focal_source = "given"
         self.inference.analyse(document)
+
+    def show_about(self) -> AboutDialog:
+        """Help ▸ About: the version, the body and model files in use with their licences, settings and log."""
+        choices = self.state.choices
+        self.about_box = AboutDialog(about_facts(choices.model, choices.body_path), self)
+        self.about_box.open()
+        return self.about_box
+
+    def open_log_folder(self) -> None:
+        if not open_log_folder():
+            self.state.notify(Level.WARNING, f"The log folder {log_dir()} could not be opened; open it in your file "
+                                             "manager (Help ▸ About shows the log file's path)")
 
     def preferences_dialog(self) -> None:
         dialog = PreferencesDialog(self.settings, self)
