@@ -9,6 +9,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from hkmr_studio.logs import log_file
 from hkmr_studio.settings import SettingsReading, read_settings, settings_path
 
 
@@ -47,6 +48,13 @@ def _settings_check(reading: SettingsReading) -> Check:
     body = chosen.body_path or "embedded open body"
     origin = str(path) if path.is_file() else f"{path} (not saved yet: the defaults)"
     return Check("settings", True, f"{origin}: model {chosen.model}, device {chosen.device}, {body}", essential=False)
+
+
+def _log_check() -> Check:
+    path = log_file()
+    state = "" if path.is_file() else " (not written yet)"
+    return Check("log file", True, f"{path}{state}: the window's warnings and errors (Help ▸ Open Log Folder)",
+                 essential=False)
 
 
 def _device_check() -> Check:
@@ -97,7 +105,7 @@ def _versions_check() -> Check:
 def run_checks(body_path: str | None = None) -> list[Check]:
     """All checks, in report order. Without `body_path`, the body chosen in the settings (as the window uses it)."""
     reading = read_settings()
-    return [_body_check(body_path or reading.settings.body_path), _settings_check(reading), _device_check(),
+    return [_body_check(body_path or reading.settings.body_path), _settings_check(reading), _log_check(), _device_check(),
             _mediapipe_check(), _display_check(), _versions_check()]
 
 

@@ -76,3 +76,11 @@ def test_a_log_folder_that_cannot_be_made_is_a_message_naming_it_and_the_variabl
     assert str(log_folder / "hkmr-studio.log") in problem and LOG_DIR_ENV in problem
     assert _file_handlers() == []
     assert log_folder.read_text() == "a file where the folder should be"
+
+
+def test_doctor_reports_where_the_log_file_lives(log_folder, tmp_path, monkeypatch, capsys):
+    from hkmr_studio import doctor
+
+    monkeypatch.setenv("HKMR_STUDIO_CONFIG_DIR", str(tmp_path / "config"))
+    doctor.main()
+    assert f"log file: {log_folder / 'hkmr-studio.log'} (not written yet)" in capsys.readouterr().out
