@@ -9,7 +9,8 @@ VENV="${HKMR_VENV:-$REPO_ROOT/.venv}"
 # Debian/Ubuntu packages: Mesa/EGL/OSMesa for offscreen rendering, the xcb libraries Qt's window needs, Xvfb.
 SYSTEM_PACKAGES=(xvfb xauth libgl1 libgl1-mesa-dri libegl1 libosmesa6 libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4
   libxcb-keysyms1 libxcb-shape0 libxcb-xinerama0 libxcb-randr0 libxcb-render-util0 libxcb-image0 libdbus-1-3
-  libfontconfig1 libglib2.0-0)
+  libfontconfig1 libglib2.0-0
+  desktop-file-utils appstream)  # the last two: validators for the launcher and metainfo (their tests skip without)
 
 ensure_system_packages() {
   command -v dpkg-query >/dev/null 2>&1 || { echo "note: not a Debian/Ubuntu system; make sure Mesa (OpenGL/EGL), Xvfb and Qt's xcb libraries are installed"; return 0; }
