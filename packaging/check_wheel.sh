@@ -23,7 +23,9 @@ install_started=$SECONDS
 "$work/venv/bin/python" -m pip install -q "$wheel"
 echo "installed in $((SECONDS - install_started)) s; the venv takes $(du -sm "$work/venv" | cut -f1) MB"
 
-# Everything below runs from a folder of its own, so nothing is found through the checkout.
+# Everything below runs from a folder of its own, so nothing is found through the checkout, and with settings and
+# logs of its own, so neither this user's settings (another body file) nor their files play a part.
+export HKMR_STUDIO_CONFIG_DIR="$work/config" HKMR_STUDIO_LOG_DIR="$work/log"
 mkdir "$work/run"
 cd "$work/run"
 package_dir="$("$work/venv/bin/python" -c 'import hkmr_studio, pathlib; print(pathlib.Path(hkmr_studio.__file__).parent)')"
@@ -35,7 +37,7 @@ esac
 sample="$("$work/venv/bin/python" -c 'from hkmr_studio.resources import resources_dir; print(resources_dir() / "samples" / "pose2sim_single_person.jpg")')"
 cp "$sample" photo.jpg
 "$work/venv/bin/hkmr-studio" infer photo.jpg --out out
-outputs=(out/*)
-[ -e "${outputs[0]}" ] || { echo "error: hkmr-studio infer wrote nothing into $work/run/out" >&2; exit 1; }
-echo "infer wrote: $(cd out && ls | tr '\n' ' ')"
+for output in photo_params.json photo_overlay.png photo.obj; do
+  [ -s "out/$output" ] || { echo "error: hkmr-studio infer did not write out/$output" >&2; exit 1; }
+done
 echo "the installed wheel works outside the repository (this check took $SECONDS s)"
