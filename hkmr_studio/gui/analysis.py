@@ -186,4 +186,5 @@ def explain_error(exc: BaseException) -> str:
         return f"A file could not be read or written: {exc}"
     if not is_bug(exc):
         return f"Not supported yet: {exc}"
-    return f"Unexpected error ({type(exc).__name__}: {exc}). The details are in the log file (Help ▸ Open Log Folder); please report it."
+    return (f"Unexpected error ({type(exc).__name__}: {exc}). The details are in the log file "
+            "(Help ▸ Open Log Folder); please report it.")
