@@ -133,12 +133,14 @@ class Gate:
             self._changed.notify_all()
 
     def _pass(self, args: tuple[Any, ...]) -> None:
-        """Record the call, then block until it may pass."""
+        """Record the call, then block until it may pass (`waiting` counts only calls that are held, so a call that
+        passes on a release given before it came is never seen as waiting)."""
         with self._changed:
             self.calls.append(args)
-            self.waiting += 1
-            self._changed.wait_for(lambda: self._open or self._passes > 0)
-            self.waiting -= 1
+            if not (self._open or self._passes > 0):
+                self.waiting += 1
+                self._changed.wait_for(lambda: self._open or self._passes > 0)
+                self.waiting -= 1
             if not self._open:
                 self._passes -= 1
 
