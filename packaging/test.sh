@@ -34,7 +34,17 @@ for arg in "$@"; do
   fi
 done
 run_pytest() { "${PYTEST[@]}" "$@" || { status=$?; [[ $status == 5 ]] || return $status; }; }
+# The window's tests still crash natively now and then (heap corruption found by malloc, segfaults in VTK's OpenGL or
+# Qt's event loop; 3 of 7 runs under a CPU burner on 2026-12-04; open in issue 21). When their process dies of a
+# signal, the script says so and runs them once more; failed tests are never re-run, and a second crash fails.
+run_window_tests() {
+  run_pytest tests/test_gui_*.py "$@" && return 0
+  local status=$?
+  (( status > 128 )) || return $status
+  echo "warning: the window tests' process died of signal $((status - 128)), a native crash (issue 21); running them once more" >&2
+  run_pytest tests/test_gui_*.py "$@"
+}
 failed=0
 run_pytest --ignore-glob='tests/test_gui_*.py' "$@" || failed=$?
-run_pytest tests/test_gui_*.py "$@" || failed=$?
+run_window_tests "$@" || failed=$?
 exit "$failed"
