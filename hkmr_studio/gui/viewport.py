@@ -153,7 +153,12 @@ class BodyViewport(QWidget):
         return self.plotter.screenshot(return_img=True)
 
     def close_plotter(self) -> None:
+        """Close the 3D view and drop pyvistaqt's wrappers of its Qt OpenGL context and surface while both still exist.
+        PySide does not invalidate the surface's wrapper when Qt deletes the surface with the window, and a wrapper
+        left behind is handed out for whatever Qt allocates at that address next (heap corruption, crashes, a new
+        menu answering as a QOffscreenSurface)."""
         self.plotter.close()
+        self.plotter._forget_context()  # pyvistaqt's own reset for a destroyed context; it has no public one
 
     def _build(self, vertices: np.ndarray, joints: np.ndarray, regression: np.ndarray | None, look: tuple[str, str],
                analysis: Analysis) -> None:
