@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 import time
+import weakref
 from pathlib import Path
 
 import numpy as np
@@ -331,6 +332,20 @@ def test_the_leak_guard_reports_what_a_test_leaves_running(qtbot):
         pool.waitForDone()
     guard.assert_clean()
 
+
+
+def test_closing_the_window_lets_go_of_the_3d_views_gl_surface_wrapper_before_qt_deletes_the_surface(
+        qtbot, tmp_path, untrained_model_path):
+    """PySide does not invalidate the wrapper of the 3D view's OpenGL surface (reached through QOpenGLContext.surface,
+    a non-QObject base) when Qt deletes the surface with the window; a wrapper that outlives it is handed out for
+    whatever Qt allocates at that address next (a crash, or a new menu answering as a QOffscreenSurface). So the
+    wrapper must be gone once the window is closed, while the surface still exists."""
+    with studio_window(qtbot, tmp_path / "config", untrained_model_path) as window:
+        plotter = window.viewport.plotter
+        qtbot.waitUntil(lambda: plotter.context() is not None, timeout=WAIT_MS)  # the 3D view's GL is set up
+        surface = weakref.ref(plotter.context().surface())
+        assert surface() is not None
+    assert surface() is None
 
 LEAKY_GUI_TESTS = """
 from PySide6.QtCore import QTimer
