@@ -70,7 +70,8 @@ def test_a_heatmap_sweep_runs_to_the_end_and_another_can_be_cancelled(qtbot, lab
         with qtbot.waitSignal(lab.stopped, timeout=WAIT_MS):
             lab.sweep_grid(4)
             cells.release(1)
-            qtbot.waitUntil(lambda: cells.waiting == 1, timeout=WAIT_MS)  # the first cell done, the second held
+            # the first cell done, the second held (a first call held before the release still counts as waiting)
+            qtbot.waitUntil(lambda: len(cells.calls) == 2 and cells.waiting == 1, timeout=WAIT_MS)
             lab.cancel_button.click()
             cells.open()
     qtbot.waitUntil(lambda: not lab.busy, timeout=WAIT_MS)

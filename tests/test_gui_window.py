@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 import weakref
 from pathlib import Path
@@ -346,6 +347,22 @@ def test_closing_the_window_lets_go_of_the_3d_views_gl_surface_wrapper_before_qt
         surface = weakref.ref(plotter.context().surface())
         assert surface() is not None
     assert surface() is None
+
+
+def test_a_gate_stops_counting_a_held_call_as_waiting_once_released(qtbot):
+    """A test that waits for 'the next call is held' must not mistake a call it already released for it."""
+    gate = Gate()
+    worker = threading.Thread(target=gate.guard(lambda: None))
+    worker.start()
+    try:
+        qtbot.waitUntil(lambda: gate.waiting == 1, timeout=WAIT_MS)
+        with gate._changed:  # the held call cannot run again while the test holds the gate's lock
+            gate.release(1)
+            assert gate.waiting == 0
+    finally:
+        gate.open()
+        worker.join()
+    assert len(gate.calls) == 1
 
 LEAKY_GUI_TESTS = """
 from PySide6.QtCore import QTimer

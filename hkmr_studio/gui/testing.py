@@ -104,15 +104,15 @@ class Gate:
     """Holds the calls of the functions it guards (on worker threads) until the test lets them through.
 
     `release(n)` lets n more calls pass, `open()` all from then on. `calls` lists each guarded call's arguments in
-    the order they arrived, `waiting` how many are held now. Use it as a context manager inside the window's
-    lifetime: leaving opens it, so closing the window never waits on a held worker.
+    the order they arrived, `waiting` how many are held and not yet released. Use it as a context manager inside the
+    window's lifetime: leaving opens it, so closing the window never waits on a held worker.
     """
 
     def __init__(self) -> None:
         self._changed = threading.Condition()
         self._passes = 0
         self._open = False
-        self.waiting = 0
+        self._blocked = 0
         self.calls: list[tuple[Any, ...]] = []
 
     def __enter__(self) -> Self:
@@ -132,15 +132,19 @@ class Gate:
             self._open = True
             self._changed.notify_all()
 
+    @property
+    def waiting(self) -> int:
+        """Calls held now that no release lets through: a call released but not yet running again is not counted."""
+        with self._changed:
+            return 0 if self._open else max(0, self._blocked - self._passes)
+
     def _pass(self, args: tuple[Any, ...]) -> None:
-        """Record the call, then block until it may pass (`waiting` counts only calls that are held, so a call that
-        passes on a release given before it came is never seen as waiting)."""
+        """Record the call, then block until it may pass."""
         with self._changed:
             self.calls.append(args)
-            if not (self._open or self._passes > 0):
-                self.waiting += 1
-                self._changed.wait_for(lambda: self._open or self._passes > 0)
-                self.waiting -= 1
+            self._blocked += 1
+            self._changed.wait_for(lambda: self._open or self._passes > 0)
+            self._blocked -= 1
             if not self._open:
                 self._passes -= 1
 
