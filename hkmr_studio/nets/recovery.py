@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from hkmr_studio.nets.encoders import ENCODER_NAMES, build_encoder
+from hkmr_studio.nets.flow import ConditionalPoseFlow, FlowConfig
 from hkmr_studio.nets.hkmr import HKMRConfig, HKMRRegressor
 from hkmr_studio.nets.hmr import HMRConfig, HMRRegressor
 from hkmr_studio.nets.output import RegressorOutput
@@ -22,6 +23,8 @@ class ModelConfig:
     """Everything needed to rebuild a network before loading its weights; plain values only (saved in checkpoints).
 
     regressor_opts: fields of HKMRConfig / HMRConfig other than feature_dim; encoder_opts: the encoder's options.
+    flow: FlowConfig's fields other than feature_dim for the `probabilistic` variant (a ProHMR flow over the pose
+    beside the regressor, `MeshRegressor.flow`); empty for none.
     """
 
     regressor: RegressorKind = "hkmr"
@@ -29,6 +32,7 @@ class ModelConfig:
     feature_dim: int = 1024
     encoder_opts: dict[str, Any] = field(default_factory=dict)
     regressor_opts: dict[str, Any] = field(default_factory=dict)
+    flow: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -48,6 +52,8 @@ class ModelConfig:
         bad = set(config.regressor_opts) - allowed
         if bad:
             raise ValueError(f"unknown {config.regressor} options: {', '.join(sorted(bad))}")
+        if config.flow:
+            config.flow_config()
         return config
 
     def regressor_config(self) -> HKMRConfig | HMRConfig:
@@ -55,6 +61,10 @@ class ModelConfig:
         if "head_widths" in opts:
             opts["head_widths"] = tuple(opts["head_widths"])
         return _REGRESSOR_CONFIGS[self.regressor](feature_dim=self.feature_dim, **opts)
+
+    def flow_config(self) -> FlowConfig:
+        """The flow's config (ValueError for an unknown entry); only meaningful when `flow` is not empty."""
+        return FlowConfig.from_dict({**self.flow, "feature_dim": self.feature_dim})
 
 
 class MeshRegressor(nn.Module):
@@ -68,6 +78,7 @@ class MeshRegressor(nn.Module):
         self.regressor = (
             HKMRRegressor(regressor_config) if config.regressor == "hkmr" else HMRRegressor(regressor_config)
         )
+        self.flow = ConditionalPoseFlow(config.flow_config()) if config.flow else None
 
     @property
     def input_kind(self) -> str:
