@@ -183,9 +183,14 @@ class Pipeline:
         refine: bool = False,
         focal_length: float | None = None,
         focal_source: str = "given",
+        detector: PoseDetector | None = None,
+        facing: bool = True,
     ) -> PipelineResult:
         """Recover the body in `image`; detect unless `keypoints` are given (pixels of this image). `focal_length` in
-        pixels, where it came from in `focal_source` ("given" or "exif"); None assumes the image diagonal."""
+        pixels, where it came from in `focal_source` ("given" or "exif"); None assumes the image diagonal.
+        `detector`: one to use instead of the pipeline's own (a `VideoPoseDetector` following one video's frames).
+        `facing` False skips the facing check and its other-way-round body (frames of a take: a per-frame flip
+        would turn the body back and forth)."""
         width, height = image.original_size
         result = PipelineResult(image=image, found=False, messages=list(self.messages + list(image.notes)))
         result.focal_length = float(focal_length or assumed_focal_length(width, height))
@@ -194,7 +199,7 @@ class Pipeline:
         timer = _StageTimer(result.timings)
         if keypoints is None:
             with timer("detect"):
-                detection = self.detector.detect(image.rgb, box)
+                detection = (detector or self.detector).detect(image.rgb, box)
             if not detection.found:
                 result.message = detection.message
                 return result
@@ -217,6 +222,8 @@ class Pipeline:
         if refine:
             with timer("refine"):
                 self._refine(result, self.fitter)
+        if not facing:
+            return result
         result.facing = self._facing(result, result.best)
         if result.facing.flagged:
             with timer("flip"):

@@ -12,7 +12,7 @@ import math
 import threading
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Self
+from typing import ClassVar, Self
 
 import cv2
 import numpy as np
@@ -59,12 +59,15 @@ class PoseDetector:
     detector per thread.
     """
 
+    #: MediaPipe Pose options: each photo on its own (the person detector runs every time), with the person's mask.
+    _MODE: ClassVar[dict[str, bool]] = {"static_image_mode": True, "enable_segmentation": True}
+
     def __init__(self) -> None:
         load_triton_before_opengl()  # MediaPipe's GPU-less graph still loads Mesa's LLVM under a display
         import mediapipe  # imported here: heavy (jax, matplotlib), and only the detector needs it
 
         # Complexity 0 and 2 download their models at run time; 1 ships inside the mediapipe 0.10.21 wheel.
-        self._pose = mediapipe.solutions.pose.Pose(static_image_mode=True, model_complexity=1, enable_segmentation=True)
+        self._pose = mediapipe.solutions.pose.Pose(model_complexity=1, **self._MODE)
         self._lock = threading.Lock()
         self._closed = False
 
@@ -120,6 +123,15 @@ class PoseDetector:
             crop_mask = cv2.resize(result.segmentation_mask, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
             mask[y0:y1, x0:x1] = np.clip(crop_mask, 0.0, 1.0)
         return Detection(found=True, keypoints=keypoints, mask=mask, box=_person_box(keypoints, mask, width, height))
+
+
+class VideoPoseDetector(PoseDetector):
+    """MediaPipe Pose in its video (tracking) mode, for the frames of ONE video in order: the person detector runs on
+    the first frame and again only when tracking is lost; in between, each frame's landmarks place the next frame's
+    region. No mask (nothing in a take needs it, and it costs time) and none of MediaPipe's own landmark smoothing
+    (takes are smoothed by `video.smoothing`). Start a new detector for another video or camera."""
+
+    _MODE: ClassVar[dict[str, bool]] = {"static_image_mode": False, "enable_segmentation": False, "smooth_landmarks": False}
 
 
 def person_crop_box(
