@@ -14,7 +14,7 @@ import sys
 # ran ~7x slower). Set before torch is imported by the commands below; an explicit setting wins.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from training import prepare_poses  # noqa: E402
+from training import prepare_poses
 from training.body import build as build_body
 from training.evaluation import command as evaluate_command
 from training.landmarks import calibrate as calibrate_landmarks
@@ -22,11 +22,11 @@ from training.poses import contact_sheet
 from training.priors import command as train_priors
 from training.rendered import command as render_set
 from training.samples import card_command as camera_card
-from training.trainer import export_command, train_command
+from training.trainer import export_command, flow_command, train_command
 from training.world import command as fit_world_errors
 
-COMMANDS = (build_body, calibrate_landmarks, prepare_poses, render_set, train_priors, train_command, export_command,
-            evaluate_command, contact_sheet, camera_card, fit_world_errors)
+COMMANDS = (build_body, calibrate_landmarks, prepare_poses, render_set, train_priors, train_command, flow_command,
+            export_command, evaluate_command, contact_sheet, camera_card, fit_world_errors)
 
 
 def main(argv: list[str] | None = None) -> int:

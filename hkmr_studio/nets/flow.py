@@ -64,6 +64,10 @@ class FlowContext:
     def __len__(self) -> int:
         return len(self.hidden)
 
+    def select(self, rows: torch.Tensor | slice) -> FlowContext:
+        """The context of some of the B inputs (a boolean mask, indices or a slice)."""
+        return FlowContext(self.hidden[rows], self.anchor[rows])
+
     def repeat(self, n: int) -> FlowContext:
         """Each row repeated n times in a row: (B * n, ...), row b * n + i is input b."""
         return FlowContext(self.hidden.repeat_interleave(n, 0), self.anchor.repeat_interleave(n, 0))

@@ -87,17 +87,22 @@ def regress(net: MeshRegressor, batch: Batch, use_world: bool) -> RegressorOutpu
     With `use_world`, samples with world landmarks get them and the others none, as at inference (a COCO keypoint file
     has none): the encoder runs on the two groups and the regressor on all features at once.
     """
+    return net.regressor(encode(net, batch, use_world))
+
+
+def encode(net: MeshRegressor, batch: Batch, use_world: bool) -> torch.Tensor:
+    """The encoder's features Phi (B, F) for a batch, its inputs as `regress` takes them."""
     if net.input_kind == "image":
-        return net(normalise_images(batch["image"]))
+        return net.encoder(normalise_images(batch["image"]))
     landmarks, visibility, mask = batch["keypoints"], batch["visibility"], batch["mask"]
     if not use_world:
-        return net(landmarks, visibility, mask)
+        return net.encoder(landmarks, visibility, mask)
     has_world = batch["has_world"].bool()
     features = landmarks.new_empty(len(landmarks), net.encoder.feature_dim)
     for rows, world in ((has_world, batch["world"][has_world]), (~has_world, None)):
         if rows.any():
             features[rows] = net.encoder(landmarks[rows], visibility[rows], mask[rows], world)
-    return net.regressor(features)
+    return features
 
 
 def true_landmark_pixels(batch: Batch, photo_px: float) -> torch.Tensor:
