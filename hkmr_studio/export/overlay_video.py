@@ -1,0 +1,101 @@
+"""The overlay of a take as an H.264 MP4: each video frame with its body drawn as the photo overlay draws it.
+
+Encoded with PyAV (`av`, BSD-3-Clause; its wheels bundle FFmpeg and x264, see NOTICE) in memory and written atomically.
+Frames keep their times (a take read at a variable rate stays variable); the stream's nominal rate is take.fps.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Iterable, Iterator
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from hkmr_studio.atomic import atomic_write_bytes
+from hkmr_studio.body.model import BodyModel
+from hkmr_studio.export.take_animation import TakeExportError
+from hkmr_studio.geometry.cameras import perspective_project
+from hkmr_studio.render.compose import overlay_body
+from hkmr_studio.render.overlay import MeshRenderer, PinholeCamera
+from hkmr_studio.video.take import Take
+
+log = logging.getLogger(__name__)
+
+#: Frames posed by the body model at a time.
+_BATCH = 32
+#: x264's constant rate factor: 18-23 is visually near lossless to good.
+_CRF = "20"
+
+
+def _posed_frames(take: Take, body: BodyModel) -> Iterator[tuple[np.ndarray, np.ndarray] | None]:
+    """Per take frame: its body's vertices (V, 3) camera frame and joints (24, 2) pixels, or None without a body."""
+    track, found = take.track, take.found
+    centre = torch.tensor([[take.image_size[0] / 2.0, take.image_size[1] / 2.0]])
+    dtype = body.smpl.v_template.dtype
+    for start in range(0, take.frame_count, _BATCH):
+        rows = np.arange(start, min(start + _BATCH, take.frame_count))
+        batch = [torch.as_tensor(a[rows], dtype=dtype) for a in
+                 (track.global_orient, track.body_pose, np.tile(take.shape, (len(rows), 1)), track.transl)]
+        with torch.no_grad():
+            out = body(*(torch.nan_to_num(t) for t in batch))
+            joints2d = perspective_project(out.joints, take.focal_length, centre.to(dtype))
+        for i, row in enumerate(rows):
+            has_body = found[row] and all(np.isfinite(a[row]).all() for a in (track.body_pose, track.transl))
+            yield (out.vertices[i].numpy(), joints2d[i].numpy()) if has_body else None
+
+
+def _even(frame: np.ndarray) -> np.ndarray:
+    """H.264 in 4:2:0 needs an even width and height: pad a black row or column where one is odd."""
+    height, width = frame.shape[:2]
+    if height % 2 == 0 and width % 2 == 0:
+        return frame
+    return np.pad(frame, ((0, height % 2), (0, width % 2), (0, 0)))
+
+
+def write_overlay_video(path: str | Path, frames: Iterable[np.ndarray], take: Take, body: BodyModel,
+                        renderer: MeshRenderer | None = None) -> Path:
+    """Write the overlay of `take` over `frames` (the video's (H, W, 3) uint8 RGB frames, in order) as an MP4.
+
+    body: the model the take was recovered with; renderer: reused when given, else started and closed here. Frames
+    beyond the take's are ignored; a frame of another size than take.image_size raises TakeExportError."""
+    import av
+
+    width, height = take.image_size
+    camera = PinholeCamera(take.focal_length, width / 2.0, height / 2.0, width, height)
+    rate = Fraction(take.fps).limit_denominator(1001)
+    buffer = io.BytesIO()
+    own_renderer = renderer is None
+    renderer = renderer or MeshRenderer()
+    written, last_pts = 0, -1
+    try:
+        with av.open(buffer, mode="w", format="mp4") as container:
+            stream = container.add_stream("libx264", rate=rate)
+            stream.width, stream.height = width + width % 2, height + height % 2
+            stream.pix_fmt = "yuv420p"
+            stream.options = {"crf": _CRF, "preset": "veryfast"}
+            for index, (rgb, posed) in enumerate(zip(frames, _posed_frames(take, body))):
+                if rgb.shape != (height, width, 3):
+                    raise TakeExportError(f"frame {index} of {take.source} is {rgb.shape[1]}x{rgb.shape[0]} px, the "
+                                          f"take's frames are {width}x{height}: export with the video the take was "
+                                          "recorded from")
+                picture = rgb if posed is None else overlay_body(
+                    rgb, renderer, camera, posed[0], body.faces, posed[1], take.keypoints[index],
+                    take.visibility[index])
+                frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(_even(picture)), format="rgb24")
+                last_pts = frame.pts = max(last_pts + 1, round(take.times[index] * rate))
+                container.mux(stream.encode(frame))
+                written += 1
+            container.mux(stream.encode(None))
+    finally:
+        if own_renderer:
+            renderer.close()
+    if written == 0:
+        raise TakeExportError(f"{take.source}: the video gave no frames, so there is no overlay video to write")
+    if written < take.frame_count:
+        log.warning("%s: the video gave %d frames, the take has %d: the overlay video ends at frame %d",
+                    take.source, written, take.frame_count, written)
+    return atomic_write_bytes(path, buffer.getvalue())
