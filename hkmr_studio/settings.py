@@ -21,6 +21,7 @@ from hkmr_studio.atomic import atomic_write_text
 from hkmr_studio.body.safe_pickle import path_text_problem
 from hkmr_studio.checkpoints import DEFAULT_MODEL, resolve_model_path, shipped_model_names
 from hkmr_studio.export import FORMATS
+from hkmr_studio.video.smoothing import DEFAULT_STRENGTH
 
 CONFIG_DIR_ENV = "HKMR_STUDIO_CONFIG_DIR"
 SETTINGS_FILE = "settings.json"
@@ -35,6 +36,7 @@ class Settings:
     body_path: a user's licensed SMPL-format file, None for the embedded open body. model: a shipped model's name or a
     checkpoint path. device: one of DEVICES. export_formats: what "Export all" writes (export.FORMATS).
     recent_files: newest first. last_open_dir / last_export_dir: where the file dialogs open ("" for the home folder).
+    smoothing_strength: how strongly takes are smoothed over time, 0 (off) to 1 (video.smoothing.SmoothingSettings).
     """
 
     body_path: str | None = None
@@ -44,6 +46,7 @@ class Settings:
     recent_files: list[str] = field(default_factory=list)
     last_open_dir: str = ""
     last_export_dir: str = ""
+    smoothing_strength: float = DEFAULT_STRENGTH
 
     def remember_file(self, path: str | Path) -> None:
         """Put `path` first in the recent files (once), keeping at most MAX_RECENT_FILES."""
@@ -67,6 +70,7 @@ _VALID: dict[str, Callable[[Any], bool]] = {
     "recent_files": _is_str_list,
     "last_open_dir": _is_str,
     "last_export_dir": _is_str,
+    "smoothing_strength": lambda v: isinstance(v, int | float) and not isinstance(v, bool) and 0 <= v <= 1,
 }
 
 
