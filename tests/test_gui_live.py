@@ -2,14 +2,20 @@
 dropped; stop and freeze end it cleanly, and the end of the video or a bad file is a message. The reader and the
 runs are held at Gates where a test needs frames to arrive while a run is busy, never raced against the clock."""
 
+import dataclasses
+import time
+
+import numpy as np
 import pytest
 from conftest import SAMPLE_PHOTO
 from PySide6.QtCore import QCoreApplication
 
 from hkmr_studio.gui.analysis import Engine
 from hkmr_studio.gui.capture import FrameMailbox, VideoSource
+from hkmr_studio.gui.stall_probe import StallProbe
 from hkmr_studio.gui.state import Status
 from hkmr_studio.gui.testing import Gate, studio_window, write_test_video
+from hkmr_studio.gui.viewport import MAX_RENDER_HZ
 
 WAIT_MS = 60_000
 
@@ -87,3 +93,63 @@ def test_the_end_of_a_video_and_an_unreadable_one_are_messages(qtbot, window, tm
         window.start_live_from(VideoSource(file=broken))
     assert any("Could not open 'broken.avi'" in t for t in window.banner.texts())
     assert window.state.live_document is None and window.state.current is None
+
+
+def moved_analysis(analysis, shift_m):
+    """The analysis with its body moved by (3,) metres in the camera frame (x right, y down, z forward)."""
+    body = analysis.result.regression
+    moved = dataclasses.replace(body, vertices=body.vertices + shift_m, joints3d=body.joints3d + shift_m,
+                                transl=body.transl + shift_m)
+    return dataclasses.replace(analysis, result=dataclasses.replace(analysis.result, regression=moved))
+
+
+@pytest.fixture
+def counted_renders(window, monkeypatch):
+    """Every render of the 3D view, whoever asks for it (the view's timer, a dock's drawing)."""
+    renders = []
+    plotter = window.viewport.plotter
+    original = plotter.render
+    monkeypatch.setattr(plotter, "render", lambda: renders.append(1) or original())
+    return renders
+
+
+def test_the_3d_view_renders_on_its_timer_at_most_once_per_slot_and_not_for_a_status_change(qtbot, window,
+                                                                                              counted_renders):
+    photo = window.open_paths([SAMPLE_PHOTO])[0]
+    qtbot.waitUntil(lambda: photo.status is Status.DONE and window.viewport.renders > 0, timeout=WAIT_MS)
+    qtbot.wait(round(1000 / MAX_RENDER_HZ) + 50)
+    counted_renders.clear()
+    before = window.viewport.renders
+    for step in range(20):  # 20 bodies arrive faster than a render slot: none is drawn on the spot
+        window.state.update(photo, analysis=moved_analysis(photo.analysis, np.array([0.01 * step, 0.0, 0.0])))
+    assert counted_renders == []  # the inspector's dock is closed: clearing its drawing renders nothing either
+    qtbot.waitUntil(lambda: window.viewport.renders == before + 1, timeout=WAIT_MS)
+    qtbot.wait(3 * round(1000 / MAX_RENDER_HZ))
+    assert len(counted_renders) == 1 and window.viewport.renders == before + 1  # the 20 changes drawn once
+    window.state.update(photo, status=Status.RUNNING)  # what each live frame's run does first
+    qtbot.wait(3 * round(1000 / MAX_RENDER_HZ))
+    assert len(counted_renders) == 1
+
+
+def test_a_hidden_3d_view_does_not_render_until_it_is_shown_again(qtbot, window, counted_renders):
+    photo = window.open_paths([SAMPLE_PHOTO])[0]
+    qtbot.waitUntil(lambda: photo.status is Status.DONE and window.viewport.renders > 0, timeout=WAIT_MS)
+    window.viewport.hide()
+    qtbot.wait(round(1000 / MAX_RENDER_HZ) + 50)
+    counted_renders.clear()
+    for step in range(5):
+        window.state.update(photo, analysis=moved_analysis(photo.analysis, np.array([0.0, 0.01 * step, 0.0])))
+        qtbot.wait(round(1000 / MAX_RENDER_HZ) + 20)
+    assert counted_renders == []
+    window.viewport.show()
+    qtbot.waitUntil(lambda: len(counted_renders) == 1, timeout=WAIT_MS)
+
+
+def test_the_stall_probe_measures_a_blocked_gui_thread(qtbot):
+    probe = StallProbe(report_ms=100)
+    probe.start()
+    qtbot.wait(50)
+    time.sleep(0.3)  # the GUI thread blocked, as a long analysis on it would
+    qtbot.wait(50)
+    probe.stop()
+    assert probe.longest_ms >= 250 and len(probe.stalls) == 1 and probe.ticks > 2

@@ -77,9 +77,11 @@ class StepSkeleton:
         for item in self.layer.childItems():
             self._image_view.scene().removeItem(item)
         plotter = self._viewport.plotter
+        drawn = STEP_ACTOR in plotter.actors
         plotter.remove_actor(STEP_ACTOR, render=False)
         if joints3d is None or joints2d is None:
-            plotter.render()
+            if drawn:  # a closed dock's inspector, cleared on every live frame, must not make the 3D view render
+                self._viewport.request_render()
             return
         for parent, j in _BONES:
             pen = QPen(QColor(*colors[j].tolist()), 5 if highlight == kinematics.CHAIN_OF_JOINT[j] else 3)
@@ -90,7 +92,7 @@ class StepSkeleton:
         skeleton.cell_data["bone_rgb"] = colors[[j for _, j in _BONES]]
         plotter.add_mesh(skeleton, scalars="bone_rgb", rgb=True, line_width=9, render_lines_as_tubes=True,
                          name=STEP_ACTOR, render=False)
-        plotter.render()
+        self._viewport.request_render()
 
     def actor_points(self) -> np.ndarray | None:
         """(24, 3) the 3D skeleton's points as drawn (Y-up), None when none is shown."""

@@ -1,12 +1,20 @@
 """The 3D view (pyvistaqt): the recovered mesh coloured by kinematic chain and its skeleton, in the Y-up view frame
 (x right, y up, z towards the viewer). Drag to orbit, scroll to zoom; front, side and top views; screenshots.
 Where there is a fit, `ViewOptions.body_shown` picks the fit, the regressor's body, or both (overlaid, or the
-regressor's to the left) in two colours; the fit can be coloured by each vertex's displacement from the regressor's."""
+regressor's to the left) in two colours; the fit can be coloured by each vertex's displacement from the regressor's.
+
+The view draws on a timer of its own, at most MAX_RENDER_HZ times a second and only when something changed and it is
+visible: live video changes the body faster than a software-rendered frame is worth on a 2-core machine, and every
+render holds the GUI thread."""
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pyvista as pv
+from PySide6.QtCore import QTimer
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 from pyvistaqt import QtInteractor
 
@@ -32,6 +40,8 @@ SIDE_BY_SIDE_GAP_M = 0.3
 #: keypoint drag's refit, keep the user's zoom and pan.
 REFRAME_SHIFT_M = 0.25
 DISPLACEMENT_CMAP = "viridis"
+#: The most renders per second: a render of the body costs ~10-40 ms on 2 CPU cores (Mesa's software OpenGL).
+MAX_RENDER_HZ = 12.0
 
 
 def displacement_mm(analysis: Analysis) -> np.ndarray | None:
@@ -61,7 +71,14 @@ class BodyViewport(QWidget):
         self._regression_mesh: pv.PolyData | None = None  # the regressor's body shown with the fit
         self._look: tuple[str, str] | None = None  # (colouring of the main mesh, how the regressor's is shown)
         self._document: Document | None = None
+        self._analysis_shown: Analysis | None = None
         self._framed_center: np.ndarray | None = None  # (3,) Y-up centre of the body the camera was framed on
+        self._stale = False  # the scene changed since the last render
+        self._last_render = 0.0  # time.perf_counter() of the last render
+        self.renders = 0  # renders done, for tests and benchmarks
+        self._render_timer = QTimer(self)
+        self._render_timer.setSingleShot(True)
+        self._render_timer.timeout.connect(self._render_if_stale)
         self.view_buttons: dict[str, QPushButton] = {}
         bar = QHBoxLayout()
         bar.addWidget(QLabel("3D"))
@@ -89,12 +106,13 @@ class BodyViewport(QWidget):
         state.view.events.color_by_displacement.connect(self._redraw)
 
     def show_analysis(self, analysis: Analysis | None, reset_camera: bool) -> None:
+        self._analysis_shown = analysis
         shown = self._shown(analysis)
         if shown is None:
             self.plotter.clear_actors()
             self._mesh = self._skeleton = self._regression_mesh = None
             self._look = None
-            self.plotter.render()
+            self.request_render()
             return
         vertices, joints, regression, look = shown
         same_body = (self._mesh is not None and self._mesh.n_points == len(vertices)
@@ -114,7 +132,30 @@ class BodyViewport(QWidget):
             return
         if self._framed_center is None or np.linalg.norm(self._mesh.center - self._framed_center) > REFRAME_SHIFT_M:
             self._frame()
+        self.request_render()
+
+    def request_render(self) -> None:
+        """Draw the scene's changes soon: at the next render slot (MAX_RENDER_HZ), once however often asked."""
+        self._stale = True
+        if not self._render_timer.isActive():
+            wait_s = self._last_render + 1.0 / MAX_RENDER_HZ - time.perf_counter()
+            self._render_timer.start(max(0, round(wait_s * 1000)))
+
+    def _render_if_stale(self) -> None:
+        """Render now if the scene changed and the view is on screen; a hidden view renders when shown again."""
+        if self._stale and self.plotter.isVisible() and not getattr(self.plotter, "_closed", False):
+            self._render()
+
+    def _render(self) -> None:
+        self._stale = False
+        self._last_render = time.perf_counter()
+        self.renders += 1
         self.plotter.render()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if self._stale:
+            self.request_render()
 
     def _shown(self, analysis: Analysis | None) -> tuple[np.ndarray, np.ndarray, np.ndarray | None,
                                                          tuple[str, str]] | None:
@@ -141,15 +182,17 @@ class BodyViewport(QWidget):
         direction, up = VIEWS[name]
         self.plotter.view_vector(direction, viewup=up, render=False)
         self._frame()
-        self.plotter.render()
+        self.request_render()
 
     def _frame(self) -> None:
         """Fit the camera to what is shown, keeping its direction, and remember which body it was framed on."""
-        self.plotter.reset_camera(render=False)
+        self.plotter.renderer.reset_camera(render=False)  # the plotter's own renders, render=False or not
         self._framed_center = np.asarray(self._mesh.center) if self._mesh is not None else None
 
     def screenshot(self) -> np.ndarray:
-        """(H, W, 3) uint8 RGB of the 3D view as shown."""
+        """(H, W, 3) uint8 RGB of the 3D view as shown, with any change not drawn yet."""
+        if self._stale:
+            self._render()
         return self.plotter.screenshot(return_img=True)
 
     def close_plotter(self) -> None:
@@ -157,6 +200,7 @@ class BodyViewport(QWidget):
         PySide does not invalidate the surface's wrapper when Qt deletes the surface with the window, and a wrapper
         left behind is handed out for whatever Qt allocates at that address next (heap corruption, crashes, a new
         menu answering as a QOffscreenSurface)."""
+        self._render_timer.stop()
         self.plotter.close()
         self.plotter._forget_context()  # pyvistaqt's own reset for a destroyed context; it has no public one
 
@@ -196,7 +240,8 @@ class BodyViewport(QWidget):
         self.show_analysis(document.analysis if document is not None else None, reset_camera=True)
 
     def _on_document_changed(self, document: Document) -> None:
-        if document is self._document:
+        """Show the document's new analysis; a change of its status or image alone (each live frame's) draws nothing."""
+        if document is self._document and document.analysis is not self._analysis_shown:
             self.show_analysis(document.analysis, reset_camera=False)
 
     def _redraw(self) -> None:
@@ -208,4 +253,4 @@ class BodyViewport(QWidget):
         for actor in filter(None, actors):
             actor.prop.opacity = opacity
         if any(actors):
-            self.plotter.render()
+            self.request_render()
