@@ -50,7 +50,7 @@ def _build_parser() -> argparse.ArgumentParser:
                        help=f"comma-separated outputs besides the overlay PNG: {','.join(FORMATS)}")
     infer.add_argument("--device", default="auto", choices=["auto", "cpu", "gpu"])
     bench = sub.add_parser("bench", help="print speed and memory benchmarks measured on this machine")
-    bench.add_argument("what", choices=["regressors", "fitting", "pipeline", "edits", "memory"], help="which benchmark")
+    bench.add_argument("what", choices=["regressors", "fitting", "pipeline", "edits", "memory", "flow"], help="which benchmark")
     bench.add_argument("--device", default=None, help="torch device (default: CPU, and the GPU too when present)")
     desktop = sub.add_parser("desktop", help="add HKMR Studio to the desktop's application menu, or take it away",
                              description="install: the launcher (opening photos with HKMR Studio), icons and "
@@ -223,6 +223,10 @@ def main(argv: list[str] | None = None) -> int:
             from hkmr_studio.bench import memory
 
             print(memory.run())
+        elif args.what == "flow":
+            from hkmr_studio.bench import flow
+
+            print(flow.run())
         else:
             from hkmr_studio.bench import fitting
 
