@@ -20,6 +20,7 @@ from hkmr_studio.export.fbx import fbx_available, read_fbx_summary
 from hkmr_studio.export.frames import CAMERA_TO_YUP, camera_to_yup
 from hkmr_studio.export.take_animation import TakeExportError, take_animation
 from hkmr_studio.geometry.rotations import axis_angle_to_matrix
+from hkmr_studio.render.overlay import MeshRenderer
 from hkmr_studio.video.take import Take, TakeTrack
 
 FPS = 25.0
@@ -192,11 +193,28 @@ def test_exports_that_cannot_be_made_say_what_to_change_and_keep_the_file_there(
     assert TAKE_EXPORT_FORMATS == ("fbx", "bvh", "glb", "mp4")
 
 
+@pytest.mark.slow
 def test_the_overlay_mp4_reads_back_with_the_takes_frame_count_rate_and_size_and_a_body_where_one_was_found(
         tmp_path, body):
-    take = _elbow_take(size=(160, 120))
-    frames = [np.full((120, 160, 3), 30 * i, dtype=np.uint8) for i in range(take.frame_count)]
-    path = write_take_export(tmp_path / "take.mp4", "mp4", take, body, frames=iter(frames))
+    take = _elbow_take(frames=36, size=(160, 120))  # more frames than the body model poses at a time
+    frames = [np.full((120, 160, 3), 7 * i, dtype=np.uint8) for i in range(take.frame_count)]
+    renderer = MeshRenderer()
+    try:
+        done = []
+        path = write_take_export(tmp_path / "take.mp4", "mp4", take, body, frames=iter(frames), renderer=renderer,
+                                 progress=lambda i, total: done.append((i, total)))
+        assert done == [(i + 1, take.frame_count) for i in range(take.frame_count)]
+        written = path.read_bytes()
+
+        def cancel(i: int, total: int) -> None:
+            if i == 3:
+                raise KeyboardInterrupt
+
+        with pytest.raises(KeyboardInterrupt):
+            write_take_export(path, "mp4", take, body, frames=iter(frames), renderer=renderer, progress=cancel)
+        assert path.read_bytes() == written and [p.name for p in tmp_path.iterdir()] == ["take.mp4"]
+    finally:
+        renderer.close()
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
         assert stream.codec_context.name == "h264" and stream.average_rate == FPS

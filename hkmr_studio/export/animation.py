@@ -12,7 +12,7 @@ frames as they are, without a body.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +33,7 @@ BVH_UNITS = {"m": 1.0, "cm": 100.0}
 def write_take_export(
     path: str | Path, fmt: str, take: Take, body: BodyModel, *, missing: str = "hold", units: str = "m",
     frames: Iterable[np.ndarray] | None = None, renderer: MeshRenderer | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Path:
     """Write `take` as `fmt` (one of TAKE_EXPORT_FORMATS) to `path`, atomically; returns the path.
 
@@ -41,13 +42,16 @@ def write_take_export(
       units: "m" or "cm", the BVH's length unit.
       frames: mp4 only, required: the video's RGB frames (H, W, 3) uint8, in order (the take's source read again).
       renderer: mp4 only, a render.overlay.MeshRenderer to reuse (one is started and closed when None).
+      progress: mp4 only, called as progress(frames_done, frame_count) after each frame; an exception raised there
+        (e.g. the user cancelled) stops the export and no file is written. The other formats take about a second
+        (FBX: a few, Blender starts in a child process) and report nothing.
     Raises TakeExportError for an option or a take that cannot be exported, fbx.FbxExportError when Blender is
     missing or fails.
     """
     if fmt == "mp4":
         if frames is None:
             raise TakeExportError("the overlay video needs the video's frames: pass frames=")
-        return write_overlay_video(path, frames, take, body, renderer)
+        return write_overlay_video(path, frames, take, body, renderer, progress)
     if fmt not in TAKE_EXPORT_FORMATS:
         raise TakeExportError(f"unknown take export format {fmt!r}: use one of {', '.join(TAKE_EXPORT_FORMATS)}")
     animation = take_animation(take, body, missing)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import io
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from fractions import Fraction
 from pathlib import Path
 
@@ -37,13 +37,13 @@ def _posed_frames(take: Take, body: BodyModel) -> Iterator[tuple[np.ndarray, np.
     centre = torch.tensor([[take.image_size[0] / 2.0, take.image_size[1] / 2.0]])
     dtype = body.smpl.v_template.dtype
     for start in range(0, take.frame_count, _BATCH):
-        rows = np.arange(start, min(start + _BATCH, take.frame_count))
-        batch = [torch.as_tensor(a[rows], dtype=dtype) for a in
-                 (track.global_orient, track.body_pose, np.tile(take.shape, (len(rows), 1)), track.transl)]
+        rows = slice(start, min(start + _BATCH, take.frame_count))
+        pose = [torch.as_tensor(np.nan_to_num(a[rows]), dtype=dtype)
+                for a in (track.global_orient, track.body_pose, track.transl)]
         with torch.no_grad():
-            out = body(*(torch.nan_to_num(t) for t in batch))
+            out = body(pose[0], pose[1], torch.as_tensor(take.shape, dtype=dtype).expand(len(pose[0]), -1), pose[2])
             joints2d = perspective_project(out.joints, take.focal_length, centre.to(dtype))
-        for i, row in enumerate(rows):
+        for i, row in enumerate(range(rows.start, rows.stop)):
             has_body = found[row] and all(np.isfinite(a[row]).all() for a in (track.body_pose, track.transl))
             yield (out.vertices[i].numpy(), joints2d[i].numpy()) if has_body else None
 
@@ -57,11 +57,14 @@ def _even(frame: np.ndarray) -> np.ndarray:
 
 
 def write_overlay_video(path: str | Path, frames: Iterable[np.ndarray], take: Take, body: BodyModel,
-                        renderer: MeshRenderer | None = None) -> Path:
+                        renderer: MeshRenderer | None = None,
+                        progress: Callable[[int, int], None] | None = None) -> Path:
     """Write the overlay of `take` over `frames` (the video's (H, W, 3) uint8 RGB frames, in order) as an MP4.
 
-    body: the model the take was recovered with; renderer: reused when given, else started and closed here. Frames
-    beyond the take's are ignored; a frame of another size than take.image_size raises TakeExportError."""
+    body: the model the take was recovered with; renderer: reused when given, else started (at the first body) and
+    closed here; progress(done, total) is called after each frame (an exception it raises cancels the export, and
+    no file is written). Frames beyond the take's are ignored; a frame of another size than take.image_size raises
+    TakeExportError."""
     import av
 
     width, height = take.image_size
@@ -69,7 +72,6 @@ def write_overlay_video(path: str | Path, frames: Iterable[np.ndarray], take: Ta
     rate = Fraction(take.fps).limit_denominator(1001)
     buffer = io.BytesIO()
     own_renderer = renderer is None
-    renderer = renderer or MeshRenderer()
     written, last_pts = 0, -1
     try:
         with av.open(buffer, mode="w", format="mp4") as container:
@@ -82,6 +84,8 @@ def write_overlay_video(path: str | Path, frames: Iterable[np.ndarray], take: Ta
                     raise TakeExportError(f"frame {index} of {take.source} is {rgb.shape[1]}x{rgb.shape[0]} px, the "
                                           f"take's frames are {width}x{height}: export with the video the take was "
                                           "recorded from")
+                if posed is not None and renderer is None:
+                    renderer = MeshRenderer()
                 picture = rgb if posed is None else overlay_body(
                     rgb, renderer, camera, posed[0], body.faces, posed[1], take.keypoints[index],
                     take.visibility[index])
@@ -89,9 +93,11 @@ def write_overlay_video(path: str | Path, frames: Iterable[np.ndarray], take: Ta
                 last_pts = frame.pts = max(last_pts + 1, round(take.times[index] * rate))
                 container.mux(stream.encode(frame))
                 written += 1
+                if progress is not None:
+                    progress(written, take.frame_count)
             container.mux(stream.encode(None))
     finally:
-        if own_renderer:
+        if own_renderer and renderer is not None:
             renderer.close()
     if written == 0:
         raise TakeExportError(f"{take.source}: the video gave no frames, so there is no overlay video to write")
