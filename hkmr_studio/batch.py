@@ -20,13 +20,14 @@ from hkmr_studio.body.model import BodyModel
 from hkmr_studio.export import DEFAULT_FORMATS
 from hkmr_studio.export.fbx import FbxExportError
 from hkmr_studio.export.files import export_file_name, write_export
-from hkmr_studio.export.params import select_body
+from hkmr_studio.export.params import people_section, select_body
 from hkmr_studio.geometry.cameras import focal_length_from_35mm
 from hkmr_studio.interrupts import InterruptWatch, interrupts_held
 from hkmr_studio.pipeline.core import Pipeline, PipelineResult
 from hkmr_studio.pipeline.detection import Box
 from hkmr_studio.pipeline.images import ImageLoadError, LoadedImage, exif_focal_35mm, load_image
 from hkmr_studio.pipeline.keypoints import Keypoints2D
+from hkmr_studio.pipeline.people import PeopleFinder, PersonChoiceError, PhotoPeople, PhotoPerson, recover_people
 from hkmr_studio.render.compose import overlay_image
 from hkmr_studio.render.overlay import MeshRenderer, RenderError
 
@@ -105,10 +106,11 @@ def _unique_stem(path: Path, used: set[str]) -> str:
 
 
 def write_outputs(result: PipelineResult, body: BodyModel, renderer: MeshRenderer, folder: Path, stem: str,
-                  formats: tuple[str, ...]) -> tuple[list[Path], list[str]]:
+                  formats: tuple[str, ...], people: dict[str, object] | None = None) -> tuple[list[Path], list[str]]:
     """Overlay PNG plus the requested formats for one found body (the refined one when refined), recovered with
-    `body`. Returns the paths written and a note per format that could not be (FBX without Blender). Raises
-    RenderError when the overlay's render failed, before anything is written."""
+    `body`; parameter files list the photo's `people` (`people_section`) when given. Returns the paths written and a
+    note per format that could not be (FBX without Blender). Raises RenderError when the overlay's render failed,
+    before anything is written."""
     overlay = overlay_image(result, renderer, select_body(result, "best"), body.faces)
     encoded, png = cv2.imencode(".png", cv2.cvtColor(overlay, cv2.COLOR_RGB2BGR))
     if not encoded:
@@ -117,20 +119,20 @@ def write_outputs(result: PipelineResult, body: BodyModel, renderer: MeshRendere
     notes = []
     for fmt in formats:
         try:
-            written.append(write_export(folder / export_file_name(stem, fmt), fmt, result, body))
+            written.append(write_export(folder / export_file_name(stem, fmt), fmt, result, body, people=people))
         except FbxExportError as exc:
             notes.append(f"FBX not written: {exc}")
     return written, notes
 
 
-def _in_image_pixels(image: LoadedImage, box: Box | None, keypoints: Keypoints2D | None,
-                     focal_length: float | None) -> tuple[Box | None, Keypoints2D | None, float | None]:
+def _in_image_pixels(image: LoadedImage, boxes: list[Box] | None, keypoints: list[Keypoints2D] | None,
+                     focal_length: float | None) -> tuple[list[Box] | None, list[Keypoints2D] | None, float | None]:
     """Pixel inputs given for the photo's file, in pixels of `image` (smaller when decoded reduced)."""
     if image.scale == 1.0:
-        return box, keypoints, focal_length
+        return boxes, keypoints, focal_length
     scale = image.scale
-    return (None if box is None else (box[0] * scale, box[1] * scale, box[2] * scale, box[3] * scale),
-            None if keypoints is None else dataclasses.replace(keypoints, xy=keypoints.xy * scale),
+    return (None if boxes is None else [(b[0] * scale, b[1] * scale, b[2] * scale, b[3] * scale) for b in boxes],
+            None if keypoints is None else [dataclasses.replace(k, xy=k.xy * scale) for k in keypoints],
             None if focal_length is None else focal_length * scale)
 
 
@@ -146,13 +148,15 @@ def _failure(exc: Exception) -> str:
 
 @dataclass(frozen=True)
 class _RunOptions:
-    """What `run_batch` asks of every photo; pixel values in the files' pixels."""
+    """What `run_batch` asks of every photo; pixel values in the files' pixels. keypoints: each photo's people
+    (`keypoint_files.keypoints_for_photos`); person: which people to recover (`people.choose`)."""
 
     formats: tuple[str, ...]
-    box: Box | None
-    keypoints: Keypoints2D | None
+    boxes: list[Box] | None
+    keypoints: dict[Path, list[Keypoints2D]] | None
     refine: bool
     focal_length: float | None
+    person: str | int = "all"
 
 
 class _Batch:
@@ -164,6 +168,7 @@ class _Batch:
         self.report, self.interrupts = report, interrupts
         self._renderer: MeshRenderer | None = None
         self._stems: set[str] = set()
+        self._finder: PeopleFinder | None = None
 
     def close(self) -> None:
         if self._renderer is not None:
@@ -180,32 +185,59 @@ class _Batch:
             return
         options = self.options
         try:
-            box, keypoints, focal = _in_image_pixels(image, options.box, options.keypoints, options.focal_length)
+            given = None if options.keypoints is None else options.keypoints[path]
+            boxes, keypoints, focal = _in_image_pixels(image, options.boxes, given, options.focal_length)
             focal, focal_source = photo_focal_length(image, focal)
-            result = self.pipeline.run(image, box=box, keypoints=keypoints, refine=options.refine,
-                                       focal_length=focal, focal_source=focal_source)
-            report.add_warnings(path, result.messages)
-            if not result.found:
-                (report.not_recovered if result.refused else report.no_person)[path] = result.message
-                return
-            if result.facing is not None:
-                report.facing[path] = result.facing.to_json()
-                if result.facing.flagged:
-                    report.add_warnings(path, [result.facing.message])
-            report.written[path] = self._write(result, _unique_stem(path, self._stems), path)
+            if self._finder is None:
+                self._finder = PeopleFinder(self.pipeline.detector)
+            photo = recover_people(self.pipeline, self._finder, image, options.person, boxes, keypoints,
+                                   options.refine, focal, focal_source)
+            self._record(path, photo, _unique_stem(path, self._stems))
+        except PersonChoiceError as exc:
+            report.no_person[path] = str(exc)
         except (OutputFolderError, KeyboardInterrupt):
             raise
         except Exception as exc:  # noqa: BLE001  one photo's failure never ends the batch
             report.failed[path] = _failure(exc)
 
-    def _write(self, result: PipelineResult, stem: str, path: Path) -> list[Path]:
+    def _record(self, path: Path, photo: PhotoPeople, stem: str) -> None:
+        """Write the bodies of the photo's chosen people and report them. Outputs are named by the photo's stem when
+        it shows one person, else stem_p0, stem_p1, ... (the people's numbers from the left)."""
+        report, people = self.report, []
+        if photo.message and photo.found:
+            report.add_warnings(path, [photo.message])
+        for person in photo.chosen:
+            result, entry = person.result, _person_entry(person)
+            report.add_warnings(path, [f"{person.label}: {m}" for m in result.messages])
+            if result.found:
+                if result.facing is not None and result.facing.flagged:
+                    report.add_warnings(path, [f"{person.label}: {result.facing.message}"])
+                own_stem = stem if len(photo.found) == 1 else f"{stem}_{person.label}"
+                files = self._write(result, own_stem, path, people_section(photo.found, person.index))
+                report.written.setdefault(path, []).extend(files)
+                entry["outputs"] = [str(f) for f in files]
+            people.append(entry)
+        report.people[path] = people
+        if len(photo.chosen) == 1 and photo.chosen[0].result.facing is not None:
+            report.facing[path] = photo.chosen[0].result.facing.to_json()
+        if path not in report.written:
+            refused = [p.result.message for p in photo.chosen if p.result.refused]
+            if refused:
+                report.not_recovered[path] = "; ".join(refused)
+            else:
+                report.no_person[path] = photo.message or (photo.chosen[0].result.message if photo.chosen else "")
+        else:
+            report.add_warnings(path, [f"{p.label}: {p.result.message}" for p in photo.chosen if not p.result.found])
+
+    def _write(self, result: PipelineResult, stem: str, path: Path,
+               people: dict[str, object] | None = None) -> list[Path]:
         """Write the photo's outputs as one set (nothing when Ctrl-C is pressed before the set is complete)."""
         if self._renderer is None:
             self._renderer = MeshRenderer()
         try:
             with atomic_file_set(self.out_dir) as staging:
                 staged, notes = write_outputs(result, self.pipeline.body, self._renderer, staging, stem,
-                                              self.options.formats)
+                                              self.options.formats, people)
                 self.interrupts.check()
         except OSError as exc:
             if exc.errno in _FOLDER_ERRNOS:
@@ -222,16 +254,19 @@ def run_batch(
     out_dir: str | Path,
     pipeline: Pipeline,
     formats: tuple[str, ...] = DEFAULT_FORMATS,
-    box: Box | None = None,
-    keypoints: Keypoints2D | None = None,
+    boxes: list[Box] | None = None,
+    keypoints: dict[Path, list[Keypoints2D]] | None = None,
     refine: bool = False,
     progress: bool = True,
     focal_length: float | None = None,
+    person: str | int = "all",
 ) -> BatchReport:
     """Process every image. Unreadable files, photos without a person, people without a trustworthy body and photos
     that failed are reported, never fatal; a full or unwritable `out_dir` and Ctrl-C stop the batch, the photos not
-    reached listed as not processed. Pixel inputs (`box`, `keypoints`, `focal_length`) are in the files' pixels.
-    Checks `out_dir` first (OutputFolderError); writes `REPORT_NAME` into it last."""
+    reached listed as not processed. Pixel inputs (`boxes`: one person each; `keypoints`: each photo's people, see
+    `keypoint_files.keypoints_for_photos`; `focal_length`) are in the files' pixels. `person`: all, largest or a
+    number from the left (`people.choose`). Checks `out_dir` first (OutputFolderError); writes `REPORT_NAME` into it
+    last."""
     from tqdm import tqdm
 
     out_dir = Path(out_dir)
@@ -239,7 +274,7 @@ def run_batch(
     paths = collect_images(inputs)
     report = BatchReport()
     with InterruptWatch() as interrupts:
-        batch = _Batch(pipeline, out_dir, _RunOptions(formats, box, keypoints, refine, focal_length), report,
+        batch = _Batch(pipeline, out_dir, _RunOptions(formats, boxes, keypoints, refine, focal_length, person), report,
                        interrupts)
         done = 0
         try:
@@ -261,6 +296,15 @@ def run_batch(
         except KeyboardInterrupt:
             report.stop(report.INTERRUPTED, [])
     return report
+
+
+def _person_entry(person: PhotoPerson) -> dict[str, object]:
+    """report.json's entry for one person: label, box (x, y, w, h pixels), source, score, status and message."""
+    result = person.result
+    status = "recovered" if result.found else "not_recovered" if result.refused else "no_person"
+    return {"label": person.label, "box": [float(v) for v in person.found.box], "source": person.found.source,
+            "score": person.found.score, "status": status, "message": result.message,
+            "facing": None if result.facing is None else result.facing.to_json()}
 
 
 def _write_report(path: Path, report: BatchReport) -> None:

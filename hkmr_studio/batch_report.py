@@ -19,6 +19,7 @@ class BatchReport:
 
     written: dict[Path, list[Path]] = field(default_factory=dict)
     facing: dict[Path, dict[str, object]] = field(default_factory=dict)
+    people: dict[Path, list[dict[str, object]]] = field(default_factory=dict)  # per photo: each chosen person
     not_recovered: dict[Path, str] = field(default_factory=dict)
     no_person: dict[Path, str] = field(default_factory=dict)
     unreadable: dict[Path, str] = field(default_factory=dict)
@@ -48,7 +49,8 @@ class BatchReport:
 
     def summary(self, out_dir: Path) -> str:
         total = self.processed + len(self.unreadable) + len(self.failed) + len(self.not_processed)
-        line = (f"{_count(total, 'image')}: {_count(len(self.written), 'body', 'bodies')} recovered, "
+        bodies = sum(sum(p["status"] == "recovered" for p in self.people.get(path, ())) or 1 for path in self.written)
+        line = (f"{_count(total, 'image')}: {_count(bodies, 'body', 'bodies')} recovered, "
                 f"{len(self.not_recovered)} could not be recovered, {len(self.no_person)} without a person, "
                 f"{len(self.unreadable)} unreadable")
         line += f", {len(self.failed)} failed" if self.failed else ""
@@ -57,14 +59,16 @@ class BatchReport:
 
     def to_json(self) -> dict[str, object]:
         """The report as report.json holds it: one entry per input with its status ("recovered", "not_recovered",
-        "no_person", "unreadable", "failed" or "not_processed"), message, files written and facing check; why the
-        batch stopped early, or null."""
+        "no_person", "unreadable", "failed" or "not_processed"), message, files written and facing check (of a photo
+        with one person chosen), its people (label, box, source, score, status, message, facing, outputs; null when
+        none was looked at); why the batch stopped early, or null."""
         images: list[dict[str, object]] = [
             {"image": str(path), "status": "recovered", "outputs": [str(f) for f in files],
-             "facing": self.facing.get(path)} for path, files in self.written.items()]
+             "facing": self.facing.get(path), "people": self.people.get(path)} for path, files in self.written.items()]
         for status, entries in (("not_recovered", self.not_recovered), ("no_person", self.no_person),
                                 ("unreadable", self.unreadable), ("failed", self.failed)):
-            images += [{"image": str(path), "status": status, "message": message} for path, message in entries.items()]
+            images += [{"image": str(path), "status": status, "message": message, "people": self.people.get(path)}
+                       for path, message in entries.items()]
         images += [{"image": str(path), "status": "not_processed", "message": self.stopped}
                    for path in self.not_processed]
         return {"format": REPORT_FORMAT, "images": images, "warnings": list(self.warnings),

@@ -21,9 +21,9 @@ def pipeline():
 def test_single_person_photo_gives_the_same_body_as_the_single_person_pipeline(pipeline):
     image = load_image(SAMPLE_PHOTO)
     before = pipeline.run(image)
-    people, message = recover_people(pipeline, PeopleFinder(pipeline.detector), image)
-    assert message == "" and len(people) == 1
-    after = people[0].result
+    photo = recover_people(pipeline, PeopleFinder(pipeline.detector), image)
+    assert photo.message == "" and len(photo.found) == 1 and len(photo.chosen) == 1
+    after = photo.chosen[0].result
     np.testing.assert_array_equal(after.keypoints.xy, before.keypoints.xy)
     np.testing.assert_array_equal(after.mask, before.mask)
     for name in ("global_orient", "body_pose", "betas", "transl", "vertices"):
@@ -35,11 +35,12 @@ def test_two_people_each_get_their_own_body_and_one_can_be_picked(pipeline):
     rgb = np.tile(load_image(SAMPLE_PHOTO).rgb, (1, 2, 1))
     image = image_from_array(rgb)
     finder = PeopleFinder(pipeline.detector)
-    people, message = recover_people(pipeline, finder, image)
-    assert message == "" and [p.label for p in people] == ["p0", "p1"]
+    photo = recover_people(pipeline, finder, image)
+    people = photo.chosen
+    assert photo.message == "" and [p.label for p in people] == ["p0", "p1"]
     assert all(p.result.found for p in people)
     shift = people[1].result.regression.joints2d - people[0].result.regression.joints2d
     assert np.median(shift[:, 0]) == pytest.approx(rgb.shape[1] / 2, abs=15)  # the right copy's body, one tile over
-    picked, _ = recover_people(pipeline, finder, image, which=1)
+    picked = recover_people(pipeline, finder, image, which=1).chosen
     assert [p.index for p in picked] == [1]
     np.testing.assert_allclose(picked[0].result.regression.joints2d, people[1].result.regression.joints2d)

@@ -6,6 +6,7 @@ Meshes and rigs are written in the Y-up view frame (see frames.py); parameter fi
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from hkmr_studio.body.model import BodyModel
 from hkmr_studio.export.fbx import write_fbx
@@ -24,17 +25,19 @@ def export_file_name(stem: str, fmt: str) -> str:
     return stem + FILE_ENDINGS[fmt]
 
 
-def write_export(path: str | Path, fmt: str, result: PipelineResult, body: BodyModel, which: str = "best") -> Path:
-    """Write one found body of `result` (see params.select_body for `which`) as `fmt`, atomically.
+def write_export(path: str | Path, fmt: str, result: PipelineResult, body: BodyModel, which: str = "best",
+                 people: dict[str, Any] | None = None) -> Path:
+    """Write one found body of `result` (see params.select_body for `which`) as `fmt`, atomically; parameter files
+    list the photo's `people` (params.people_section) when given.
 
     body: the body model the result was recovered with (faces, skinning). FBX raises fbx.FbxExportError when Blender
     is missing or fails.
     """
     estimate = select_body(result, which)
     if fmt == "json":
-        return write_params_json(path, result, which)
+        return write_params_json(path, result, which, people)
     if fmt == "npz":
-        return write_params_npz(path, result, which)
+        return write_params_npz(path, result, which, people)
     if fmt == "obj":
         return write_obj(path, camera_to_yup(estimate.vertices), body.faces)
     if fmt == "glb":

@@ -13,6 +13,7 @@ from hkmr_studio.atomic import atomic_write_bytes, atomic_write_text
 from hkmr_studio.body import kinematics
 from hkmr_studio.pipeline.core import BodyEstimate, PipelineResult
 from hkmr_studio.pipeline.keypoints import MEDIAPIPE_LANDMARK_NAMES
+from hkmr_studio.pipeline.people import FoundPerson
 
 FORMAT = "hkmr-studio-params/1"
 
@@ -36,8 +37,18 @@ def select_body(result: PipelineResult, which: str) -> BodyEstimate:
     return body
 
 
-def params_dict(result: PipelineResult, which: str = "best") -> dict[str, Any]:
-    """JSON-ready description of a found body (see `select_body` for `which`)."""
+def people_section(people: list[FoundPerson], index: int) -> dict[str, Any]:
+    """The parameter file's "people": every person found in the photo (numbered from the left: index, label p0, p1,
+    ..., box [x, y, w, h] pixels, source "detected", "box" or "keypoints", the detector's score or null) and the
+    index of the one this file describes ("person")."""
+    return {"person": index, "people": [
+        {"index": i, "label": f"p{i}", "box": [float(v) for v in p.box], "source": p.source, "score": p.score}
+        for i, p in enumerate(people)]}
+
+
+def params_dict(result: PipelineResult, which: str = "best", people: dict[str, Any] | None = None) -> dict[str, Any]:
+    """JSON-ready description of a found body (see `select_body` for `which`); `people`: `people_section` of the
+    photo, written by `hkmr-studio infer` (absent otherwise)."""
     body = select_body(result, which)
     kp = result.keypoints
     return {
@@ -73,17 +84,20 @@ def params_dict(result: PipelineResult, which: str = "best") -> dict[str, Any]:
             **result.facing.to_json(), "flipped": result.flipped,
             "other_way": None if result.other_way is None or result.other_way.best is None
             else _body_dict(result.other_way.best)},
+        **(people or {}),
         "timings_s": dict(result.timings),
     }
 
 
-def write_params_json(path: str | Path, result: PipelineResult, which: str = "best") -> Path:
-    return atomic_write_text(path, strict_json.dumps(params_dict(result, which), indent=1))
+def write_params_json(path: str | Path, result: PipelineResult, which: str = "best",
+                      people: dict[str, Any] | None = None) -> Path:
+    return atomic_write_text(path, strict_json.dumps(params_dict(result, which, people), indent=1))
 
 
-def write_params_npz(path: str | Path, result: PipelineResult, which: str = "best") -> Path:
+def write_params_npz(path: str | Path, result: PipelineResult, which: str = "best",
+                     people: dict[str, Any] | None = None) -> Path:
     """The JSON's body arrays as arrays, plus the mesh vertices (V, 3); the other fields as `metadata_json`."""
-    data = params_dict(result, which)
+    data = params_dict(result, which, people)
     arrays = {k: np.asarray(v) for k, v in data.items() if k in {"betas", "global_orient", "body_pose", "transl",
                                                                  "joints3d", "joints2d"}}
     arrays["vertices"] = select_body(result, which).vertices

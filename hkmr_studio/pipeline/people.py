@@ -125,13 +125,23 @@ def choose(people: list[FoundPerson], which: str | int) -> list[tuple[int, Found
     raise PersonChoiceError(f"unknown person choice {which!r}: use all, largest or a number (0 is the leftmost)")
 
 
+@dataclass(eq=False)
+class PhotoPeople:
+    """Everyone found in a photo (`found`, numbered from the left), those picked with their bodies (`chosen`), and a
+    message for the user ('' when all went well): no person found, or boxes without a person."""
+
+    found: list[FoundPerson]
+    chosen: list[PhotoPerson]
+    message: str = ""
+
+
 def recover_people(pipeline: Pipeline, finder: PeopleFinder, image: LoadedImage, which: str | int = "all",
                    boxes: list[Box] | None = None, keypoints: list[Keypoints2D] | None = None, refine: bool = False,
-                   focal_length: float | None = None, focal_source: str = "given") -> tuple[list[PhotoPerson], str]:
-    """The people of `image` picked by `which`, each with their body, and a message for the user ('' when all went
-    well): no person found, or boxes without a person. `keypoints` (people given in pixels of this image) replace
-    detection; otherwise `boxes` replace the person detector. Other arguments as `Pipeline.run`. Each result's
-    timings include "find_people": the seconds spent finding everyone in the photo."""
+                   focal_length: float | None = None, focal_source: str = "given") -> PhotoPeople:
+    """The people of `image`, those picked by `which` (see `choose`) with their bodies. `keypoints` (people given in
+    pixels of this image) replace detection; otherwise `boxes` replace the person detector. Other arguments as
+    `Pipeline.run`. Each result's timings include "find_people": the seconds spent finding everyone in the photo.
+    Raises PersonChoiceError for a number the photo does not have."""
     start = time.perf_counter()
     if keypoints is not None:
         people, missed = people_from_keypoints(keypoints, image.original_size), []
@@ -146,7 +156,7 @@ def recover_people(pipeline: Pipeline, finder: PeopleFinder, image: LoadedImage,
         result.timings = {"find_people": found_s, **result.timings}
         chosen.append(PhotoPerson(index, person, result))
     message = "; ".join(missed) if missed else ("" if people else NO_PERSON_MESSAGE)
-    return chosen, message
+    return PhotoPeople(people, chosen, message)
 
 
 def _person(detection: Detection, source: str, score: float | None = None) -> FoundPerson:
