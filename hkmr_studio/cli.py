@@ -27,7 +27,11 @@ _INFER_EPILOG = (
     "Writes report.json (every photo's status) into --out; each photo's outputs appear together or not at all. "
     "Exit status: 0 done; 1 no photo could be read; 2 bad arguments, model, body, keypoint file or --out (nothing "
     "processed); 3 a person without a body that could be recovered; 4 a photo failed or the batch stopped early "
-    "(e.g. a full disk); 130 interrupted by Ctrl-C (the summary says what finished). See report.json for each photo.")
+    "(e.g. a full disk); 130 interrupted by Ctrl-C (the summary says what finished). See report.json for each photo. "
+    "Videos (mp4, mov, avi, mkv; with --frames also folders of frames and patterns such as 'shots/frame_%%04d.png') "
+    "give one take each: OUT/NAME/take.npz and take.json (every frame's time, status and body), plus the animation "
+    "files --format asks for (fbx, bvh, glb, mp4); exit 1 then means no video could be read, 3 that a video showed "
+    "a person in no frame with a body.")
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -37,23 +41,19 @@ def _build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("doctor", help="report the body model, device, MediaPipe models, display and versions")
     infer = sub.add_parser("infer", help="recover bodies from photos without a window", epilog=_INFER_EPILOG)
-    infer.add_argument("inputs", nargs="+", help="image files and folders of images")
+    infer.add_argument("inputs", nargs="+", help="image files and folders of images, or video files")
     infer.add_argument("--out", required=True, help="folder for overlays, parameters and meshes")
     infer.add_argument("--model", default=DEFAULT_MODEL, help="a shipped model name (hkmr, hmr) or a model file")
-    infer.add_argument("--keypoints", help="keypoints to use instead of detection: a COCO-17 or MediaPipe-33 JSON "
-                                           "for one photo, a COCO file whose \"images\" name the photos, or a folder "
-                                           "of JSONs named like the photos (photo.jpg -> photo.json)")
-    infer.add_argument("--box", type=_box, action="append",
-                       help="x,y,w,h in pixels: a person to use (repeat for several); replaces person detection")
-    infer.add_argument("--person", type=_person, default="all",
-                       help="all (default), largest, or N: the Nth person from the left (0 first); several people "
-                            "get outputs named PHOTO_p0, PHOTO_p1, ...")
+    infer.add_argument("--keypoints", help="COCO-17 or MediaPipe-33 JSON to use instead of detection (one image)")
+    infer.add_argument("--box", type=_box, help="x,y,w,h: the person to use in a group photo, in pixels")
     infer.add_argument("--refine", action="store_true", help="refine the regressor's body with SMPLify")
     infer.add_argument("--focal", type=_positive_pixels, metavar="PIXELS",
                        help="the camera's focal length in pixels of the photo (default: the 35 mm-equivalent focal "
                             "length in the photo's EXIF, else the image diagonal)")
-    infer.add_argument("--format", default=",".join(DEFAULT_FORMATS),
-                       help=f"comma-separated outputs besides the overlay PNG: {','.join(FORMATS)}")
+    infer.add_argument("--format", help=f"comma-separated outputs besides the overlay PNG: {','.join(FORMATS)} "
+                                        f"(default {','.join(DEFAULT_FORMATS)}); for videos: fbx,bvh,glb,mp4 "
+                                        "(default: the take only)")
+    _add_video_options(infer)
     infer.add_argument("--device", default="auto", choices=["auto", "cpu", "gpu"])
     bench = sub.add_parser("bench", help="print speed and memory benchmarks measured on this machine")
     bench.add_argument("what", choices=["regressors", "fitting", "pipeline", "edits", "memory", "flow"], help="which benchmark")
@@ -86,14 +86,6 @@ def _box(text: str) -> tuple[float, float, float, float]:
     return x, y, w, h
 
 
-def _person(text: str) -> str | int:
-    if text in ("all", "largest"):
-        return text
-    if text.isdigit():
-        return int(text)
-    raise argparse.ArgumentTypeError(f"use all, largest or a number (0 is the leftmost person), got {text!r}")
-
-
 def _error(message: object) -> None:
     """Print `message` as one line on stderr."""
     print("error: " + " ".join(str(message).split()), file=sys.stderr)
@@ -108,23 +100,24 @@ def _infer(args: argparse.Namespace) -> int:
 
 
 def _run_infer(args: argparse.Namespace) -> int:
-    from hkmr_studio.batch import OutputFolderError, collect_images, run_batch
-    from hkmr_studio.keypoint_files import keypoints_for_photos
+    from hkmr_studio.batch import OutputFolderError, run_batch
     from hkmr_studio.pipeline.core import Pipeline
-    from hkmr_studio.pipeline.keypoints import KeypointFileError
+    from hkmr_studio.pipeline.keypoints import KeypointFileError, load_keypoints_json
 
-    formats = tuple(f for f in args.format.split(",") if f)
+    if _asks_for_videos(args):
+        return _run_infer_videos(args)
+    formats = tuple(f for f in (args.format or ",".join(DEFAULT_FORMATS)).split(",") if f)
     unknown = set(formats) - set(FORMATS)
     if unknown:
         _error(f"unknown --format {', '.join(sorted(unknown))}; choose from {', '.join(FORMATS)}")
         return BAD_INPUT_EXIT
     keypoints = None
     if args.keypoints:
-        if args.box:
-            _error("--box and --keypoints both say where the people are: give one of them")
+        if len(args.inputs) != 1:
+            _error("--keypoints belongs to one image; give exactly one image")
             return BAD_INPUT_EXIT
         try:
-            keypoints = keypoints_for_photos(args.keypoints, collect_images(args.inputs))
+            keypoints = load_keypoints_json(args.keypoints)
         except (KeypointFileError, OSError) as exc:
             _error(exc)
             return BAD_INPUT_EXIT
@@ -135,8 +128,8 @@ def _run_infer(args: argparse.Namespace) -> int:
             _error(problem)
             return BAD_INPUT_EXIT
         try:
-            report = run_batch(args.inputs, args.out, pipeline, formats, boxes=args.box, keypoints=keypoints,
-                               refine=args.refine, focal_length=args.focal, person=args.person)
+            report = run_batch(args.inputs, args.out, pipeline, formats, box=args.box, keypoints=keypoints,
+                               refine=args.refine, focal_length=args.focal)
         except OutputFolderError as exc:
             _error(exc)
             return BAD_INPUT_EXIT
@@ -186,6 +179,83 @@ def _print_report(report: BatchReport, out_dir: Path) -> None:
     if report.report_error:
         _error(report.report_error)
     print(report.summary(out_dir))
+
+
+def _add_video_options(infer: argparse.ArgumentParser) -> None:
+    video = infer.add_argument_group("videos", "options for video inputs (each video gives one take)")
+    video.add_argument("--frames", action="store_true",
+                       help="read each folder or pattern ('shots/frame_%%04d.png', 'shots/*.jpg') as the frames of "
+                            "one video rather than as photos")
+    video.add_argument("--fps", type=float, help="frame rate of folders and patterns (default 30)")
+    video.add_argument("--smoothing", type=float, metavar="STRENGTH",
+                       help="temporal smoothing of pose and translation, 0 (off) to 1 (default: the smoothing "
+                            "module's default)")
+    video.add_argument("--units", choices=["m", "cm"], default="m", help="length unit of BVH files (default m)")
+
+
+def _asks_for_videos(args: argparse.Namespace) -> bool:
+    """Whether `infer` was given videos (by suffix) or asked to read folders and patterns as videos."""
+    from hkmr_studio.video.frames import is_video_file
+
+    return args.frames or any(is_video_file(item) for item in args.inputs)
+
+
+def _run_infer_videos(args: argparse.Namespace) -> int:
+    """`infer` on videos: one take each (`video_batch.run_videos`), exit statuses as for photos."""
+    from hkmr_studio.batch import OutputFolderError
+    from hkmr_studio.export.animation import TAKE_EXPORT_FORMATS
+    from hkmr_studio.pipeline.core import Pipeline
+    from hkmr_studio.video.frames import is_video_file
+    from hkmr_studio.video.smoothing import SmoothingSettings
+    from hkmr_studio.video_batch import VideoOptions, run_videos
+
+    if not args.frames and (photos := [item for item in args.inputs if not is_video_file(item)]):
+        _error(f"{photos[0]} is not a video: give photos and videos to separate infer runs, or add --frames to read "
+               "folders and patterns as videos")
+        return BAD_INPUT_EXIT
+    formats = tuple(f for f in (args.format or "").split(",") if f)
+    if unknown := sorted(set(formats) - set(TAKE_EXPORT_FORMATS)):
+        _error(f"unknown --format {', '.join(unknown)} for videos; choose from {', '.join(TAKE_EXPORT_FORMATS)}")
+        return BAD_INPUT_EXIT
+    for option, given in (("--keypoints", args.keypoints), ("--box", args.box), ("--refine", args.refine)):
+        if given:
+            _error(f"{option} is for photos; leave it out for videos")
+            return BAD_INPUT_EXIT
+    if args.fps is not None and not (math.isfinite(args.fps) and args.fps > 0):
+        _error(f"--fps must be a positive number of frames per second, got {args.fps}")
+        return BAD_INPUT_EXIT
+    try:
+        smoothing = SmoothingSettings() if args.smoothing is None else SmoothingSettings(strength=args.smoothing)
+    except ValueError as exc:
+        _error(f"--smoothing: {exc}")
+        return BAD_INPUT_EXIT
+    pipeline = Pipeline(model=args.model, body_path=args.body, device=args.device)
+    try:
+        if problem := _model_and_body_problem(pipeline, args.body):
+            _error(problem)
+            return BAD_INPUT_EXIT
+        options = VideoOptions(formats, args.units, smoothing, args.fps, args.focal)
+        try:
+            report = run_videos(args.inputs, args.out, pipeline, options)
+        except OutputFolderError as exc:
+            _error(exc)
+            return BAD_INPUT_EXIT
+    finally:
+        pipeline.close()
+    for video in report.videos:
+        print(video.line())
+    if report.stopped:
+        print(f"stopped: {report.stopped}")
+    if report.report_error:
+        _error(report.report_error)
+    print(report.summary(Path(args.out)))
+    if report.interrupted:
+        return INTERRUPTED_EXIT
+    if report.count("failed") or report.count("not_processed") or report.report_error:
+        return FAILED_EXIT
+    if report.count("unreadable") == len(report.videos):
+        return NOTHING_READ_EXIT
+    return NOT_RECOVERED_EXIT if report.count("not_recovered") else DONE_EXIT
 
 
 def _names_a_command(argv: list[str]) -> bool:
