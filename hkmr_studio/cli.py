@@ -44,8 +44,14 @@ def _build_parser() -> argparse.ArgumentParser:
     infer.add_argument("inputs", nargs="+", help="image files and folders of images, or video files")
     infer.add_argument("--out", required=True, help="folder for overlays, parameters and meshes")
     infer.add_argument("--model", default=DEFAULT_MODEL, help="a shipped model name (hkmr, hmr) or a model file")
-    infer.add_argument("--keypoints", help="COCO-17 or MediaPipe-33 JSON to use instead of detection (one image)")
-    infer.add_argument("--box", type=_box, help="x,y,w,h: the person to use in a group photo, in pixels")
+    infer.add_argument("--keypoints", help="keypoints to use instead of detection: a COCO-17 or MediaPipe-33 JSON "
+                                           "for one photo, a COCO file whose \"images\" name the photos, or a folder "
+                                           "of JSONs named like the photos (photo.jpg -> photo.json)")
+    infer.add_argument("--box", type=_box, action="append",
+                       help="x,y,w,h in pixels: a person to use (repeat for several); replaces person detection")
+    infer.add_argument("--person", type=_person, default="all",
+                       help="all (default), largest, or N: the Nth person from the left (0 first); several people "
+                            "get outputs named PHOTO_p0, PHOTO_p1, ...")
     infer.add_argument("--refine", action="store_true", help="refine the regressor's body with SMPLify")
     infer.add_argument("--focal", type=_positive_pixels, metavar="PIXELS",
                        help="the camera's focal length in pixels of the photo (default: the 35 mm-equivalent focal "
@@ -86,6 +92,14 @@ def _box(text: str) -> tuple[float, float, float, float]:
     return x, y, w, h
 
 
+def _person(text: str) -> str | int:
+    if text in ("all", "largest"):
+        return text
+    if text.isdigit():
+        return int(text)
+    raise argparse.ArgumentTypeError(f"use all, largest or a number (0 is the leftmost person), got {text!r}")
+
+
 def _error(message: object) -> None:
     """Print `message` as one line on stderr."""
     print("error: " + " ".join(str(message).split()), file=sys.stderr)
@@ -100,9 +114,10 @@ def _infer(args: argparse.Namespace) -> int:
 
 
 def _run_infer(args: argparse.Namespace) -> int:
-    from hkmr_studio.batch import OutputFolderError, run_batch
+    from hkmr_studio.batch import OutputFolderError, collect_images, run_batch
+    from hkmr_studio.keypoint_files import keypoints_for_photos
     from hkmr_studio.pipeline.core import Pipeline
-    from hkmr_studio.pipeline.keypoints import KeypointFileError, load_keypoints_json
+    from hkmr_studio.pipeline.keypoints import KeypointFileError
 
     if _asks_for_videos(args):
         return _run_infer_videos(args)
@@ -113,11 +128,11 @@ def _run_infer(args: argparse.Namespace) -> int:
         return BAD_INPUT_EXIT
     keypoints = None
     if args.keypoints:
-        if len(args.inputs) != 1:
-            _error("--keypoints belongs to one image; give exactly one image")
+        if args.box:
+            _error("--box and --keypoints both say where the people are: give one of them")
             return BAD_INPUT_EXIT
         try:
-            keypoints = load_keypoints_json(args.keypoints)
+            keypoints = keypoints_for_photos(args.keypoints, collect_images(args.inputs))
         except (KeypointFileError, OSError) as exc:
             _error(exc)
             return BAD_INPUT_EXIT
@@ -128,8 +143,8 @@ def _run_infer(args: argparse.Namespace) -> int:
             _error(problem)
             return BAD_INPUT_EXIT
         try:
-            report = run_batch(args.inputs, args.out, pipeline, formats, box=args.box, keypoints=keypoints,
-                               refine=args.refine, focal_length=args.focal)
+            report = run_batch(args.inputs, args.out, pipeline, formats, boxes=args.box, keypoints=keypoints,
+                               refine=args.refine, focal_length=args.focal, person=args.person)
         except OutputFolderError as exc:
             _error(exc)
             return BAD_INPUT_EXIT
@@ -217,7 +232,8 @@ def _run_infer_videos(args: argparse.Namespace) -> int:
     if unknown := sorted(set(formats) - set(TAKE_EXPORT_FORMATS)):
         _error(f"unknown --format {', '.join(unknown)} for videos; choose from {', '.join(TAKE_EXPORT_FORMATS)}")
         return BAD_INPUT_EXIT
-    for option, given in (("--keypoints", args.keypoints), ("--box", args.box), ("--refine", args.refine)):
+    for option, given in (("--keypoints", args.keypoints), ("--box", args.box), ("--refine", args.refine),
+                          ("--person", args.person != "all")):
         if given:
             _error(f"{option} is for photos; leave it out for videos")
             return BAD_INPUT_EXIT
