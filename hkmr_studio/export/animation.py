@@ -5,9 +5,10 @@ format animates the take's `track` (the smoothed one when the take was smoothed)
 (`take.shape`), in the Y-up view frame of export/frames.py (metres unless the BVH is asked for centimetres).
 
 Frames without a body: with missing="hold" (the default) they show the last body before them (the first body for
-frames before any), and a warning says how many were held; with missing="skip" FBX and GLB get no key there (the
-animation interpolates across the gap), and the BVH, a fixed-rate format, holds them. The overlay video shows such
-frames as they are, without a body.
+frames before any), and a warning says how many were held; with missing="skip" they get no key: the GLB
+interpolates across the gap, the FBX too (Blender bakes a key at every frame, interpolated linearly there), and the
+BVH, a fixed-rate format, shows the nearest frame with a body. The overlay video shows such frames as they are,
+without a body.
 """
 
 from __future__ import annotations
