@@ -62,7 +62,8 @@ def _build_parser() -> argparse.ArgumentParser:
     _add_video_options(infer)
     infer.add_argument("--device", default="auto", choices=["auto", "cpu", "gpu"])
     bench = sub.add_parser("bench", help="print speed and memory benchmarks measured on this machine")
-    bench.add_argument("what", choices=["regressors", "fitting", "pipeline", "edits", "memory", "flow"], help="which benchmark")
+    bench.add_argument("what", choices=["regressors", "fitting", "pipeline", "edits", "memory", "flow", "video"],
+                       help="which benchmark")
     bench.add_argument("--device", default=None, help="torch device (default: CPU, and the GPU too when present)")
     desktop = sub.add_parser("desktop", help="add HKMR Studio to the desktop's application menu, or take it away",
                              description="install: the launcher (opening photos with HKMR Studio), icons and "
@@ -328,6 +329,10 @@ def main(argv: list[str] | None = None) -> int:
             from hkmr_studio.bench import flow
 
             print(flow.run())
+        elif args.what == "video":
+            from hkmr_studio.bench import video
+
+            print(video.run())
         else:
             from hkmr_studio.bench import fitting
 
