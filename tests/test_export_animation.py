@@ -134,6 +134,12 @@ def test_glb_has_a_skin_and_one_animation_with_a_rotation_channel_per_joint_keye
     assert weights.shape == (body.num_vertices, 4)
     np.testing.assert_allclose(weights.sum(axis=1), 1.0, atol=1e-5)
     assert _accessor(gltf, primitive.attributes.JOINTS_0).max() < 24
+    normals, rest = _accessor(gltf, primitive.attributes.NORMAL), _accessor(gltf, primitive.attributes.POSITION)
+    np.testing.assert_allclose(np.linalg.norm(normals, axis=1), 1.0, atol=1e-5)
+    faces = _accessor(gltf, primitive.indices).reshape(-1, 3)
+    corners = rest[faces]
+    winding = np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0])
+    assert ((winding * normals[faces].sum(axis=1)).sum(axis=1) > 0).mean() > 0.99  # smooth normals, same side as faces
 
     assert len(gltf.animations) == 1
     animation = gltf.animations[0]
@@ -184,12 +190,14 @@ def test_exports_that_cannot_be_made_say_what_to_change_and_keep_the_file_there(
         write_take_export(existing, "abc", take, body)
     with pytest.raises(TakeExportError, match="frames="):
         write_take_export(tmp_path / "take.mp4", "mp4", take, body)
+    with pytest.raises(TakeExportError, match="the video gave no frames"):
+        write_take_export(tmp_path / "take.mp4", "mp4", take, body, frames=[])
     nobody = Take(take.source, take.image_size, take.focal_length, take.fps, take.times,
                   ("no_person",) * take.frame_count, take.messages, take.keypoints, take.visibility,
                   TakeTrack.empty(take.frame_count))
     with pytest.raises(TakeExportError, match="no frame of the take has a body"):
         write_take_export(existing, "bvh", nobody, body)
-    assert existing.read_text() == "the user's file"
+    assert existing.read_text() == "the user's file" and [p.name for p in tmp_path.iterdir()] == ["take.bvh"]
     assert TAKE_EXPORT_FORMATS == ("fbx", "bvh", "glb", "mp4")
 
 

@@ -3,8 +3,9 @@
 Nodes 0-23 are SMPL's joints (named as in body/kinematics.py), each placed at its rest offset from its parent in the
 take's shaped rest pose with no rest rotation, so a joint's animated rotation is SMPL's local rotation (the root's in
 the Y-up view frame, export/frames.py) and the root's animated translation is the posed pelvis. Node 24 is the body's
-rest mesh (metres), skinned to them: at most 4 joints per vertex, weights renormalised. One animation: a rotation
-channel per joint and the root's translation, keyed at the take's frame times (seconds), linearly interpolated.
+rest mesh (metres, smooth normals), skinned to them: at most 4 joints per vertex, weights renormalised. One animation:
+a rotation channel per joint and the root's translation, keyed at the take's frame times (seconds), interpolated
+linearly.
 """
 
 from __future__ import annotations
@@ -13,10 +14,12 @@ from pathlib import Path
 
 import numpy as np
 import pygltflib as gl
+import trimesh
 from scipy.spatial.transform import Rotation
 
 from hkmr_studio.atomic import atomic_write_bytes
 from hkmr_studio.body import kinematics
+from hkmr_studio.export.rig import Rig
 from hkmr_studio.export.take_animation import TakeAnimation
 
 #: glTF allows at most 4 joints per vertex in one JOINTS_0/WEIGHTS_0 pair.
@@ -38,6 +41,12 @@ def continuous_quaternions(rotmats: np.ndarray) -> np.ndarray:
     flips = np.ones(rotmats.shape[:2])
     flips[1:] = np.where((quats[1:] * quats[:-1]).sum(-1) < 0, -1.0, 1.0)
     return quats * np.cumprod(flips, axis=0)[..., None]
+
+
+def _vertex_normals(rig: Rig) -> np.ndarray:
+    """(V, 3) float32 unit normals of the rest mesh: without them glTF viewers shade the body flat."""
+    mesh = trimesh.Trimesh(rig.rest_vertices, rig.faces, process=False)
+    return np.asarray(mesh.vertex_normals, dtype=np.float32)
 
 
 class _Blob:
@@ -77,6 +86,7 @@ def take_glb_bytes(animation: TakeAnimation) -> bytes:
     joints, weights = top_influences(rig.weights)
     attributes = gl.Attributes(
         POSITION=blob.add(rig.rest_vertices.astype(np.float32), gl.VEC3, gl.FLOAT, gl.ARRAY_BUFFER, bounds=True),
+        NORMAL=blob.add(_vertex_normals(rig), gl.VEC3, gl.FLOAT, gl.ARRAY_BUFFER),
         JOINTS_0=blob.add(joints, gl.VEC4, gl.UNSIGNED_SHORT, gl.ARRAY_BUFFER),
         WEIGHTS_0=blob.add(weights, gl.VEC4, gl.FLOAT, gl.ARRAY_BUFFER))
     indices = blob.add(rig.faces.astype(np.uint32).reshape(-1), gl.SCALAR, gl.UNSIGNED_INT, gl.ELEMENT_ARRAY_BUFFER)
