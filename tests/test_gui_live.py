@@ -47,7 +47,7 @@ def test_live_video_analyses_the_newest_frame_drops_the_rest_and_stops_cleanly(q
         QCoreApplication.sendPostedEvents()  # the window takes the frames the reader announced
         runs.open()
         qtbot.waitUntil(lambda: live.frames_analysed == 2 and not window.inference.busy, timeout=WAIT_MS)
-        read = [frame for _, _, frame in frames.calls]
+        read = [call[2] for call in frames.calls]  # FrameMailbox.put(self, number, frame, time)
         assert [request.image for _, request in runs.calls] == [read[0], read[29]]  # the newest frame, not the next
         assert (live.frames_read, live.frames_analysed) == (30, 2)  # frames were dropped, not queued
         document = window.state.live_document
@@ -81,18 +81,26 @@ def test_freeze_keeps_the_frame_and_its_body_as_a_photo(qtbot, window, video, mo
     assert window.export_all_action.isEnabled() and window.filmstrip.count() == 1
 
 
-def test_the_end_of_a_video_and_an_unreadable_one_are_messages(qtbot, window, tmp_path):
+def test_the_end_of_a_video_keeps_its_last_frame_and_body_on_screen_and_an_unreadable_one_is_a_message(
+        qtbot, window, tmp_path, monkeypatch):
     short = write_test_video(tmp_path / "short.avi", SAMPLE_PHOTO, frames=8, fps=100)
-    with qtbot.waitSignal(window.live.stopped, timeout=WAIT_MS):
-        window.start_live_from(VideoSource(file=short))
+    with Gate() as frames:
+        frames.open()  # records the frames read, holds none
+        monkeypatch.setattr(FrameMailbox, "put", frames.guard(FrameMailbox.put))
+        with qtbot.waitSignal(window.live.stopped, timeout=WAIT_MS):
+            window.start_live_from(VideoSource(file=short))
     assert "The video ended after 8 frames." in window.banner.texts()
-    qtbot.waitUntil(lambda: not window.inference.busy, timeout=WAIT_MS)
+    (last,) = window.state.documents
+    assert window.state.current is last and last.name == "Last frame of 'short.avi'"
+    assert last.image is frames.calls[-1][2] and last.analysis.image is last.image  # the 8th frame, with its body
+    assert "body" in window.viewport.plotter.actors and not window.image_view.mesh_item.pixmap().isNull()
+    assert not window.inference.busy
     broken = tmp_path / "broken.avi"
     broken.write_bytes(b"not a video")
     with qtbot.waitSignal(window.live.stopped, timeout=WAIT_MS):
         window.start_live_from(VideoSource(file=broken))
-    assert any("Could not open 'broken.avi'" in t for t in window.banner.texts())
-    assert window.state.live_document is None and window.state.current is None
+    assert any("Could not open 'broken.avi'" in t and "Convert it to MP4" in t for t in window.banner.texts())
+    assert window.state.live_document is None and window.state.current is last
 
 
 def moved_analysis(analysis, shift_m):

@@ -1,4 +1,5 @@
-"""Frames from a camera or a video file through one OpenCV VideoCapture path (Qt-free).
+"""Frames from a camera or a video file (Qt-free). Video files are read by `video.frames.VideoFileFrames`, the reader
+takes use too (rotation metadata applied, the frames' own timestamps); cameras through an OpenCV VideoCapture.
 
 The reader runs in its own thread and keeps only the newest frame in a `FrameMailbox`: when the window is slower
 than the source, older frames are dropped there, never queued. Video files play at their own frame rate, like a
@@ -10,16 +11,14 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from collections.abc import Generator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 
 from hkmr_studio.pipeline.images import LoadedImage, image_from_array
-
-#: Frame rate assumed for files that do not state one.
-FALLBACK_FPS = 30.0
+from hkmr_studio.video.frames import FALLBACK_FPS, FrameSource, FrameSourceError, VideoFileFrames, VideoFrame
 
 
 class CaptureError(RuntimeError):
@@ -50,47 +49,87 @@ class FrameMailbox:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._frame: tuple[int, LoadedImage] | None = None
+        self._frame: tuple[int, LoadedImage, float] | None = None
         self.frames_read = 0
         self.frames_dropped = 0
+        self.fps = FALLBACK_FPS  # the source's nominal rate (frames/s), set by the reader once it is open
 
-    def put(self, index: int, frame: LoadedImage) -> bool:
-        """Store a frame, dropping an untaken older one; True when the mailbox was empty (the reader should notify)."""
+    def put(self, index: int, frame: LoadedImage, time_s: float = 0.0) -> bool:
+        """Store frame `index` read at `time_s` seconds from the source's first frame, dropping an untaken older one;
+        True when the mailbox was empty (the reader should notify)."""
         with self._lock:
             self.frames_read += 1
             was_empty = self._frame is None
             self.frames_dropped += 0 if was_empty else 1
-            self._frame = (index, frame)
+            self._frame = (index, frame, time_s)
             return was_empty
 
-    def take(self) -> tuple[int, LoadedImage] | None:
-        """The newest (frame number, frame), or None when nothing arrived since the last take."""
+    def take_timed(self) -> tuple[int, LoadedImage, float] | None:
+        """The newest (frame number, frame, time in seconds), or None when nothing arrived since the last take."""
         with self._lock:
             frame, self._frame = self._frame, None
             return frame
 
+    def take(self) -> tuple[int, LoadedImage] | None:
+        """The newest (frame number, frame), or None when nothing arrived since the last take."""
+        taken = self.take_timed()
+        return None if taken is None else taken[:2]
+
+
+class CameraFrames(FrameSource):
+    """Frames of a camera, timed by the clock from the first frame on (a camera has no timestamps of its own)."""
+
+    def __init__(self, camera: int) -> None:
+        self.label, self.fps, self.expected_frames = f"camera {camera}", FALLBACK_FPS, 0
+        self._capture = cv2.VideoCapture(camera)
+        if not self._capture.isOpened():
+            self._capture.release()
+            raise CaptureError(f"Could not open camera {camera}: check that it is connected and not in use by "
+                               "another program, or pick another camera.")
+
+    def close(self) -> None:
+        self._capture.release()
+
+    def __iter__(self) -> Iterator[VideoFrame]:
+        start = None
+        index = 0
+        while True:
+            ok, bgr = self._capture.read()
+            if not ok:
+                return
+            now = time.perf_counter()
+            start = now if start is None else start
+            yield VideoFrame(index, now - start, image_from_array(bgr, bgr=True))
+            index += 1
+
+
+def open_source(source: VideoSource) -> FrameSource:
+    """The frames of `source`; CaptureError (saying what to check) when it cannot be opened."""
+    if source.file is None:
+        return CameraFrames(source.camera or 0)
+    try:
+        return VideoFileFrames(source.file)
+    except FrameSourceError as exc:
+        raise CaptureError(f"Could not open {source.label}: {exc}") from None
+
 
 def read_frames(source: VideoSource, mailbox: FrameMailbox, stop: threading.Event) -> Generator[None, None, int]:
     """Read frames into `mailbox` until `stop` is set or the video ends; yield when a frame awaits the reader's
-    owner; return the number of frames read. Raises CaptureError when the source cannot be opened."""
-    capture = cv2.VideoCapture(str(source.file) if source.file is not None else source.camera)
-    try:
-        if not capture.isOpened():
-            hint = ("check that the file exists and is a video OpenCV can decode (MP4, AVI, MKV)" if source.file
-                    else "check that it is connected and not in use by another program, or pick another camera")
-            raise CaptureError(f"Could not open {source.label}: {hint}.")
-        period = 1.0 / (capture.get(cv2.CAP_PROP_FPS) or FALLBACK_FPS) if source.file is not None else 0.0
+    owner; return the number of frames read. A frame of a file that cannot be decoded is skipped. Raises
+    CaptureError when the source cannot be opened."""
+    with open_source(source) as frames:
+        mailbox.fps = frames.fps
+        period = 1.0 / frames.fps if source.file is not None else 0.0
         next_due = time.perf_counter()
         count = 0
-        while not stop.is_set():
-            ok, bgr = capture.read()
-            if not ok:
+        for frame in frames:
+            if stop.is_set():
                 break
+            if frame.image is None:
+                continue
             count += 1
-            if mailbox.put(count, image_from_array(bgr, bgr=True)):
+            if mailbox.put(count, frame.image, frame.time):
                 yield
             next_due += period
             stop.wait(max(0.0, next_due - time.perf_counter()))
         return count
-    finally:
-        capture.release()
