@@ -18,6 +18,7 @@ from hkmr_studio.body.safe_pickle import BodyFileFormatError, UnsafeBodyFileErro
 from hkmr_studio.checkpoints import ModelFileError
 from hkmr_studio.export.fbx import FbxExportError
 from hkmr_studio.export.frames import camera_to_yup
+from hkmr_studio.export.take_animation import TakeExportError
 from hkmr_studio.pipeline.core import BodyEstimate, Pipeline, PipelineResult
 from hkmr_studio.pipeline.images import ImageLoadError, LoadedImage
 from hkmr_studio.pipeline.keypoints import Keypoints2D
@@ -35,7 +36,8 @@ class Request:
     embedded body; keypoints: given instead of detection (pixels of `image`). refit_from: an analysis whose body
     SMPLify starts from, fitting `keypoints` (the user's edits) with `pinned` MediaPipe indices weighted more.
     flip_from: an analysis to show the other way round (`Pipeline.flip`). focal_length: the camera's in pixels of
-    `image` (None: assume the diagonal), from focal_source ("given" or "exif"); refits and flips keep their base's."""
+    `image` (None: assume the diagonal), from focal_source ("given" or "exif"); refits and flips keep their base's.
+    pose: camera-frame parameters of a take's frame to show as they are (`Pipeline.posed`, with `keypoints`)."""
 
     image: LoadedImage
     model: str
@@ -48,6 +50,7 @@ class Request:
     flip_from: Analysis | None = None
     focal_length: float | None = None
     focal_source: str = "given"
+    pose: dict[str, np.ndarray] | None = None
 
     @property
     def pipeline_key(self) -> tuple[str, str, str | None]:
@@ -130,6 +133,10 @@ class Engine:
             pipeline = self.pipeline_for(request)
             base = request.flip_from.result
             result = base.other_way if base.other_way is not None else pipeline.flip(base)
+        elif request.pose is not None:
+            yield "Posing the take's body…"
+            pipeline = self.pipeline_for(request)
+            result = pipeline.posed(request.image, request.keypoints, request.pose, request.focal_length)
         else:
             yield "Loading the models…"
             load_triton_before_opengl()  # MediaPipe creates an OpenGL context when a display exists (see llvm_guard)
@@ -162,7 +169,7 @@ class Engine:
 
 #: Failures the user can act on; anything else is a bug and is logged with its traceback.
 EXPECTED_ERRORS = (torch.cuda.OutOfMemoryError, ImageLoadError, ModelFileError, BodyFileFormatError,
-                   UnsafeBodyFileError, FbxExportError, RenderError, OSError)
+                   UnsafeBodyFileError, FbxExportError, TakeExportError, RenderError, OSError)
 
 
 def is_bug(exc: BaseException) -> bool:
@@ -182,6 +189,8 @@ def explain_error(exc: BaseException) -> str:
         return f"The body model could not be loaded: {exc}. Choose another body file in Preferences."
     if isinstance(exc, FbxExportError):
         return f"The FBX file was not written: {exc}"
+    if isinstance(exc, TakeExportError):
+        return f"The take was not exported: {exc}"
     if isinstance(exc, OSError):
         return f"A file could not be read or written: {exc}"
     if not is_bug(exc):

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
@@ -13,6 +15,8 @@ from hkmr_studio.body.model import BodyModel, load_body_model
 from hkmr_studio.export.files import write_export
 from hkmr_studio.gui.analysis import explain_error, is_bug
 from hkmr_studio.gui.state import Document, Level, StudioState
+from hkmr_studio.gui.take_document import TakeDocument
+from hkmr_studio.gui.take_export import write_take_file
 from hkmr_studio.gui.workers import SerialWorkers
 from hkmr_studio.pipeline.core import PipelineResult
 
@@ -31,10 +35,15 @@ def write_exports(targets: list[tuple[Path, str]], result: PipelineResult, body:
                   which: str = "best") -> ExportReport:
     """Write each (path, format) of the `which` body ("regression", "fit" or "best"); one failure does not stop the
     others."""
+    return write_each(targets, lambda path, fmt: write_export(path, fmt, result, body, which))
+
+
+def write_each(targets: list[tuple[Path, str]], write: Callable[[Path, str], Path]) -> ExportReport:
+    """write(path, format) for each target; one failure does not stop the others."""
     report = ExportReport()
     for path, fmt in targets:
         try:
-            report.written.append(write_export(path, fmt, result, body, which))
+            report.written.append(write(path, fmt))
         except Exception as exc:  # any failure is reported per file, and the rest still get written
             log.log(logging.ERROR if is_bug(exc) else logging.WARNING, "export of %s failed", path,
                     exc_info=exc if is_bug(exc) else None)
@@ -61,12 +70,19 @@ class ExportController(QObject):
             self._state.notify(Level.INFO, "There is no recovered body to export yet: open a photo of a person first.")
             return False
         body = load_body_model(analysis.request.body_path)  # cached: the one the analysis was made with
-        worker = FunctionWorker(write_exports, targets, analysis.result, body, which)
+        self._start(FunctionWorker(write_exports, targets, analysis.result, body, which), targets)
+        return True
+
+    def export_take(self, document: TakeDocument, targets: list[tuple[Path, str]]) -> None:
+        """Start writing the take document's take as each (path, `take_export.TAKE_EXPORTS` kind)."""
+        body = load_body_model(self._state.choices.body_path)  # cached: the one the take's bodies belong to
+        self._start(FunctionWorker(write_each, targets, partial(write_take_file, document.session, body)), targets)
+
+    def _start(self, worker: FunctionWorker, targets: list[tuple[Path, str]]) -> None:
         worker.returned.connect(self._on_returned)
         worker.errored.connect(self._on_errored)
         self._workers.start(worker)
         self._state.progress.emit(f"Exporting {', '.join(p.name for p, _ in targets)}…")
-        return True
 
     def shutdown(self) -> None:
         self._closed = True

@@ -10,6 +10,7 @@ import logging
 from dataclasses import replace
 from functools import partial
 
+import numpy as np
 import torch
 from PySide6.QtCore import QObject, Signal
 from superqt.utils import FunctionWorker, GeneratorWorker
@@ -63,15 +64,17 @@ class InferenceController(QObject):
         return self._running is not None
 
     def analyse(self, document: Document, *, image: LoadedImage | None = None, refine: bool = False,
-                stop_running: bool = True) -> None:
+                stop_running: bool = True, pose: dict[str, np.ndarray] | None = None) -> None:
         """Run the pipeline on `image` (default: the document's) for `document`, with its camera's focal length and
-        the keypoints the user gave it when there are (else detected ones); refine reuses its analysis's keypoints."""
+        the keypoints the user gave it when there are (else detected ones); refine reuses its analysis's keypoints.
+        `pose`: show these camera-frame parameters with the given keypoints instead (a take's frame)."""
         choices = self._state.choices
         keypoints = document.given_keypoints
         if refine and document.analysis is not None:
             keypoints = document.analysis.result.keypoints
         request = Request(image or document.image, choices.model, choices.device, choices.body_path, refine,
-                          keypoints, focal_length=document.focal_length, focal_source=document.focal_source)
+                          keypoints, focal_length=document.focal_length, focal_source=document.focal_source,
+                          pose=pose)
         self._submit(document, request, stop_running)
 
     def refit(self, document: Document, base: Analysis, edit: KeypointState) -> None:

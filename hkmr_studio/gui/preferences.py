@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
     QDialogButtonBox,
+    QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
@@ -92,6 +93,13 @@ class PreferencesDialog(QDialog):
         form.addRow("Body model:", body)
         form.addRow(self.problem_label)  # a row of its own: a nested layout in a form row would clip wrapped text
         form.addRow("Export all writes:", formats)
+        self.smoothing_box = QDoubleSpinBox()
+        self.smoothing_box.setRange(0.0, 1.0)
+        self.smoothing_box.setSingleStep(0.1)
+        self.smoothing_box.setValue(settings.smoothing_strength)
+        self.smoothing_box.setToolTip("How strongly recorded takes are smoothed over time: 0 off, 1 strongest "
+                                      "(a Gaussian of 0.25 s); changing it smooths the open takes again")
+        form.addRow("Take smoothing:", self.smoothing_box)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
@@ -114,6 +122,10 @@ class PreferencesDialog(QDialog):
         """(body_path or None for the embedded body, export formats)."""
         body_path = self._body_path if self.licensed.isChecked() else None
         return body_path, [fmt for fmt, box in self.format_boxes.items() if box.isChecked()]
+
+    def smoothing_strength(self) -> float:
+        """The takes' smoothing strength, 0 (off) to 1."""
+        return round(self.smoothing_box.value(), 2)
 
     def accept(self) -> None:
         if self.licensed.isChecked() and not self._body_path:

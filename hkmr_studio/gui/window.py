@@ -46,11 +46,15 @@ from hkmr_studio.gui.pickers import DevicePicker, ModelPicker, VideoSourcePicker
 from hkmr_studio.gui.preferences import FORMAT_LABELS, PreferencesDialog
 from hkmr_studio.gui.qt_images import array_from_qimage
 from hkmr_studio.gui.state import Choices, Document, Level, StudioState
+from hkmr_studio.gui.take_document import TakeDocument
+from hkmr_studio.gui.take_export import TAKE_EXPORTS, take_export_name
+from hkmr_studio.gui.timeline import TakeController, Timeline
 from hkmr_studio.gui.viewport import VIEWS, BodyViewport
 from hkmr_studio.logs import log_dir
 from hkmr_studio.pipeline.images import ImageLoadError, image_from_array, load_image
 from hkmr_studio.pipeline.keypoints import KeypointFileError, Keypoints2D, load_keypoints_json
 from hkmr_studio.settings import load_settings, save_settings
+from hkmr_studio.video.smoothing import SmoothingSettings
 
 TITLE = "HKMR Studio"
 IMAGE_FILTER = f"Images ({' '.join('*' + s for s in sorted(IMAGE_SUFFIXES))});;All files (*)"
@@ -89,6 +93,7 @@ class MainWindow(QMainWindow):
                                          body_path=body or self.settings.body_path))
         self.inference = InferenceController(self.state, self)
         self.live = LiveController(self.state, self.inference, self)
+        self.live.smoothing = SmoothingSettings(strength=self.settings.smoothing_strength)
         self.exporter = ExportController(self.state, self)
         self._pasted = 0
         self._shut_down = False
@@ -102,6 +107,8 @@ class MainWindow(QMainWindow):
         self.viewport = BodyViewport(self.state)
         self.filmstrip = Filmstrip(self.state)
         self.keypoint_editor = KeypointEditor(self.state, self.inference, self.image_view, self)
+        self.timeline = Timeline()
+        self.takes = TakeController(self.state, self.inference, self.timeline, self)
         self._build_central()
         self._build_actions()
         self._build_menus()
@@ -109,6 +116,8 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self.fit_comparison = self._build_fit_comparison()
         self.analysis_docks = AnalysisDocks(self, self.state, self.image_view, self.viewport, self.fit_comparison)
+        self.analysis_docks.hypotheses.chosen.connect(
+            lambda document, params: self.inference.analyse(document, image=document.analysis.image, pose=params))
 
         self.state.current_changed.connect(self._on_current_changed)
         self.state.document_changed.connect(self._on_document_changed)
@@ -137,6 +146,7 @@ class MainWindow(QMainWindow):
         photo_layout.setContentsMargins(0, 0, 0, 0)
         photo_layout.addWidget(self.overlay_controls)
         photo_layout.addWidget(self.photo_stack, 1)
+        photo_layout.addWidget(self.timeline)
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(photo_panel)
         splitter.addWidget(self.viewport)
@@ -206,6 +216,12 @@ class MainWindow(QMainWindow):
         self.live_start_action = self._action("&Start", self.start_live, "Ctrl+L",
                                               "Analyse frames from the chosen camera or video file")
         self.live_stop_action = self._action("S&top", self.live.stop, "Ctrl+Shift+L")
+        self.live_record_action = self._action("&Record", self.record_live, tip=(
+            "Record the analysed frames as a take (starting the chosen camera or video file if needed); Stop, or "
+            "the video's end, opens the take with a timeline"))
+        self.take_export_actions = {kind: self._action(f"{label}…", lambda _=False, k=kind: self.export_take_dialog(k),
+                                                       tip=f"Save the take as {label}")
+                                    for kind, (label, _) in TAKE_EXPORTS.items()}
         self.freeze_action = self._action("&Freeze Frame", self.live.freeze, "Ctrl+F",
                                           "Keep the frame shown as a photo, and stop live video")
 
@@ -224,6 +240,8 @@ class MainWindow(QMainWindow):
         self.export_menu.addActions(list(self.export_actions.values()))
         self.export_menu.addSeparator()
         self.export_menu.addAction(self.export_all_action)
+        self.take_export_menu = file_menu.addMenu("Export &Take")
+        self.take_export_menu.addActions(list(self.take_export_actions.values()))
         file_menu.addSeparator()
         file_menu.addAction(self.preferences_action)
         file_menu.addSeparator()
@@ -238,7 +256,8 @@ class MainWindow(QMainWindow):
         body_menu = bar.addMenu("&Body")
         body_menu.addActions([self.analyse_action, self.refine_action, self.flip_action, self.focal_action])
         live_menu = bar.addMenu("&Live")
-        live_menu.addActions([self.live_start_action, self.live_stop_action, self.freeze_action])
+        live_menu.addActions([self.live_start_action, self.live_record_action, self.live_stop_action,
+                              self.freeze_action])
         help_menu = bar.addMenu("&Help")
         help_menu.addAction(self._action("&Getting Started", lambda: self.state.notify(Level.INFO, GETTING_STARTED)))
         help_menu.addSeparator()
@@ -271,6 +290,7 @@ class MainWindow(QMainWindow):
         self.source_picker = VideoSourcePicker()
         toolbar.addWidget(self.source_picker)
         toolbar.addAction(self.live_start_action)
+        toolbar.addAction(self.live_record_action)
         toolbar.addAction(self.live_stop_action)
         toolbar.addAction(self.freeze_action)
 
@@ -291,6 +311,7 @@ class MainWindow(QMainWindow):
         self.state.busy_changed.connect(self._on_busy_changed)
         self.state.progress.connect(lambda text: self.progress_label.setText(text))
         self.live.stats_changed.connect(self.live_label.setText)
+        self.live.recording_changed.connect(self._on_live_changed)
 
     def _build_fit_comparison(self) -> FitComparison:
         panel = FitComparison(self.state, [self.undo_action, self.redo_action, self.reset_keypoints_action])
@@ -493,11 +514,35 @@ class MainWindow(QMainWindow):
         if source is not None:
             self.start_live_from(source)
 
-    def start_live_from(self, source: VideoSource) -> None:
+    def start_live_from(self, source: VideoSource, record: bool = False) -> None:
         if source.file is not None:
             self.source_picker.add_file(source.file)
-        self.live.start(source)
+        self.live.start(source, record)
         self._on_live_changed(True)
+
+    def record_live(self) -> None:
+        """Record a take: from now on when live video runs, else starting the chosen source."""
+        if self.live.running:
+            self.live.start_recording()
+            return
+        source = self.source_picker.source() or self.source_picker.choose_file()
+        if source is not None:
+            self.start_live_from(source, record=True)
+
+    def export_take_dialog(self, kind: str) -> None:
+        document = self.state.current
+        if not isinstance(document, TakeDocument):
+            return
+        label, suffix = TAKE_EXPORTS[kind]
+        start = Path(self.settings.last_export_dir or Path.home()) / take_export_name(document.stem, kind)
+        if suffix:
+            path, _ = QFileDialog.getSaveFileName(self, f"Export the take as {label}", str(start), f"{label} (*{suffix})")
+        else:
+            path = QFileDialog.getExistingDirectory(self, "Export the take into the folder", str(start.parent))
+            path = str(Path(path) / start.name) if path else ""
+        if path:
+            self._remember(last_export_dir=str(Path(path).parent))
+            self.exporter.export_take(document, [(Path(path), kind)])
 
     def focal_length_dialog(self) -> None:
         document = self.state.current
@@ -535,8 +580,12 @@ class MainWindow(QMainWindow):
         dialog = PreferencesDialog(self.settings, self)
         if dialog.exec():
             body_path, formats = dialog.values()
-            self._remember(body_path=body_path, export_formats=formats)
+            strength = dialog.smoothing_strength()
+            self._remember(body_path=body_path, export_formats=formats, smoothing_strength=strength)
             self.state.choices.body_path = body_path
+            if strength != self.live.smoothing.strength:
+                self.live.smoothing = SmoothingSettings(strength=strength)
+                self.takes.resmooth(self.live.smoothing)
 
     # --- reacting to the state ---------------------------------------------------------------------------------
 
@@ -557,7 +606,9 @@ class MainWindow(QMainWindow):
         self.save_photo_action.setEnabled(document is not None)
         self.open_keypoints_action.setEnabled(document in self.state.documents)
         self.focal_action.setEnabled(document in self.state.documents)
-        self.analyse_action.setEnabled(document is not None)
+        self.analyse_action.setEnabled(document is not None and not isinstance(document, TakeDocument))
+        for action in self.take_export_actions.values():
+            action.setEnabled(isinstance(document, TakeDocument))
         self.timings_label.setText(format_timings(analysis.timings) if analysis is not None else "")
 
     def _on_history_changed(self) -> None:
@@ -574,6 +625,7 @@ class MainWindow(QMainWindow):
         running = self.live.running
         self.live_start_action.setEnabled(not running)
         self.live_stop_action.setEnabled(running)
+        self.live_record_action.setEnabled(not self.live.recording)
         self.freeze_action.setEnabled(running)
 
     # --- settings and shutdown ---------------------------------------------------------------------------------
@@ -594,6 +646,7 @@ class MainWindow(QMainWindow):
         if self._shut_down:
             return
         self._shut_down = True
+        self.timeline.stop()
         self.live.shutdown()
         self.inference.shutdown()
         self.exporter.shutdown()

@@ -284,6 +284,20 @@ class Pipeline:
         result.facing = self._facing(result, result.best)
         return result
 
+    def posed(self, image: LoadedImage, keypoints: Keypoints2D | None, params: dict[str, np.ndarray],
+              focal_length: float) -> PipelineResult:
+        """A result holding the body of given camera-frame parameters (global_orient (3,), body_pose (69,), betas
+        (10,), transl (3,) metres: a frame of a take) with `keypoints` (pixels of `image`), seen by a camera of
+        `focal_length` pixels centred on the image: no detection, regression or checks."""
+        width, height = image.original_size
+        result = PipelineResult(image=image, found=True, keypoints=keypoints, focal_length=float(focal_length),
+                                principal_point=(width / 2.0, height / 2.0), model_name=self.model.name,
+                                model_trained=self.model.trained)
+        result.regression = self._body_estimate(result, tuple(
+            torch.as_tensor(np.asarray(params[name]), dtype=torch.float32)[None]
+            for name in ("global_orient", "body_pose", "betas", "transl")))
+        return result
+
     def _regress(self, result: PipelineResult) -> tuple[torch.Tensor, ...]:
         """Run the network on the keypoints; fills crop, camera, trace and model fields of `result` and returns the
         camera-frame parameters (1, 3), (1, 69), (1, 10), (1, 3)."""
