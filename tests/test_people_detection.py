@@ -6,7 +6,14 @@ import pytest
 from conftest import SAMPLE_PHOTO
 
 from hkmr_studio.pipeline.images import load_image
-from hkmr_studio.pipeline.people import PeopleFinder, PersonChoiceError, box_iou, choose, people_from_keypoints
+from hkmr_studio.pipeline.people import (
+    PAINT,
+    PeopleFinder,
+    PersonChoiceError,
+    box_iou,
+    choose,
+    people_from_keypoints,
+)
 from hkmr_studio.pipeline.person_detector import (
     INPUT_SIZE,
     NUM_ANCHORS,
@@ -135,3 +142,39 @@ def test_people_from_keypoints_are_numbered_from_the_left():
 
     people = people_from_keypoints([at(300), at(20)], (640, 480))
     assert [round(p.box[0]) for p in people] == [20, 300] and {p.source for p in people} == {"keypoints"}
+
+
+class _FirstVisible:
+    """A stand-in for MediaPipe: answers person A (the top-left square) wherever it is visible, else person B (the
+    bottom-right square), as MediaPipe answers the most prominent person in a box holding two."""
+
+    def __init__(self):
+        self.painted_calls = 0
+
+    def detect(self, rgb, box=None):
+        from hkmr_studio.pipeline.detection import Detection
+        from hkmr_studio.pipeline.keypoints import NUM_LANDMARKS, Keypoints2D
+
+        a_visible = rgb[50, 50, 0] != PAINT
+        self.painted_calls += not a_visible
+        x0 = 0 if a_visible else 100
+        mask = np.zeros(rgb.shape[:2], np.float32)
+        mask[x0:x0 + 100, x0:x0 + 100] = 1.0
+        xy = np.column_stack([np.linspace(x0, x0 + 99, NUM_LANDMARKS)] * 2)
+        keypoints = Keypoints2D(xy, np.ones(NUM_LANDMARKS), np.ones(NUM_LANDMARKS, bool), "mediapipe")
+        return Detection(True, keypoints=keypoints, mask=mask, box=(x0, x0, 100, 100))
+
+
+class _TwoProposals:
+    def detect(self, rgb):
+        return [PersonCandidate(0.9, (40, 10, 20, 20), hips=(50.0, 50.0), body_radius=60.0),
+                PersonCandidate(0.8, (140, 110, 20, 20), hips=(120.0, 120.0), body_radius=100.0)]
+
+
+def test_a_proposal_whose_box_lands_on_someone_found_is_searched_again_with_them_painted_out():
+    pose = _FirstVisible()
+    finder = PeopleFinder(pose)
+    finder._detector = _TwoProposals()
+    people, _ = finder.find(np.full((200, 200, 3), 90, np.uint8))
+    assert [p.box for p in people] == [(0, 0, 100, 100), (100, 100, 100, 100)]
+    assert pose.painted_calls == 1

@@ -1,10 +1,12 @@
 """Everyone in a photo (Qt-free): find the people, pick one or all, recover a body for each.
 
 Finding: the person detector (`person_detector.PersonDetector`) proposes people; MediaPipe Pose runs once inside each
-proposal's box (`PoseDetector.detect(image, box)`), and two proposals that end on the same person (their landmark
-boxes overlap by more than SAME_PERSON_IOU) count once. When the detector proposes at most one person, MediaPipe runs
-on the whole image exactly as for a single-person photo, so such photos keep today's body. Boxes the user drew replace
-the detector: one person per box. Keypoints given (from files) are people too, without detection.
+proposal's box (`PoseDetector.detect(image, box)`); when it lands on someone found already (their landmark boxes
+overlap by more than SAME_PERSON_IOU), it looks again with the people found painted out, and a proposal that still
+ends on someone found counts once. When the detector proposes at most one person, MediaPipe runs
+on the whole image exactly as for a single-person photo, so such photos keep today's body (and only when it finds
+nobody there does it look in the proposal's box). Boxes the user drew replace the detector: one person per box.
+Keypoints given (from files) are people too, without detection.
 
 People are numbered from the left (by their box's centre), p0, p1, ...; coordinates are pixels of the image.
 """
@@ -14,16 +16,28 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from hkmr_studio.pipeline.core import Pipeline, PipelineResult
-from hkmr_studio.pipeline.detection import NO_PERSON_MESSAGE, Box, Detection, PoseDetector, _person_box
+from hkmr_studio.pipeline.detection import (
+    MASK_THRESHOLD,
+    NO_PERSON_MESSAGE,
+    Box,
+    Detection,
+    PoseDetector,
+    _person_box,
+)
 from hkmr_studio.pipeline.images import LoadedImage
 from hkmr_studio.pipeline.keypoints import Keypoints2D
 from hkmr_studio.pipeline.person_detector import PersonDetector
 
 #: Two proposals whose landmark boxes overlap more than this (intersection over union) found the same person.
 SAME_PERSON_IOU = 0.5
+#: People found already are painted this grey, widened by this fraction of their box, when MediaPipe looks for
+#: someone else in a box that holds them too.
+PAINT = 127
+PAINT_GROWTH = 0.05
 #: How people are picked: everyone, the one with the largest box, or a number (from the left, 0 first).
 PERSON_CHOICES = ("all", "largest")
 SOURCES = ("detected", "box", "keypoints")
@@ -99,12 +113,17 @@ class PeopleFinder:
         candidates = self.detector.detect(rgb)
         if len(candidates) <= 1:
             detection = self.pose.detect(rgb)  # the single-person path: the same body as a photo of one person
+            if not detection.found and candidates:  # MediaPipe missed a person the detector saw: look in their box
+                detection = self.pose.detect(rgb, candidates[0].person_box((width, height)))
             score = candidates[0].score if candidates else None
             return ([_person(detection, "detected", score)] if detection.found else []), []
         people: list[FoundPerson] = []
         for candidate in candidates:  # best score first: a duplicate is the weaker proposal
-            detection = self.pose.detect(rgb, candidate.person_box((width, height)))
-            if detection.found and all(box_iou(detection.box, p.box) <= SAME_PERSON_IOU for p in people):
+            box = candidate.person_box((width, height))
+            detection = self.pose.detect(rgb, box)
+            if people and not _new_person(detection, people):  # MediaPipe went to someone found already
+                detection = self.pose.detect(_painted_out(rgb, people), box)
+            if _new_person(detection, people):
                 people.append(_person(detection, "detected", candidate.score))
         return _from_left(people), []
 
@@ -157,6 +176,25 @@ def recover_people(pipeline: Pipeline, finder: PeopleFinder, image: LoadedImage,
         chosen.append(PhotoPerson(index, person, result))
     message = "; ".join(missed) if missed else ("" if people else NO_PERSON_MESSAGE)
     return PhotoPeople(people, chosen, message)
+
+
+def _new_person(detection: Detection, people: list[FoundPerson]) -> bool:
+    return detection.found and all(box_iou(detection.box, p.box) <= SAME_PERSON_IOU for p in people)
+
+
+def _painted_out(rgb: np.ndarray, people: list[FoundPerson]) -> np.ndarray:
+    """A copy of the image with `people` painted PAINT grey (their masks above MASK_THRESHOLD, widened by
+    PAINT_GROWTH of their box's larger side; their box without a mask), so MediaPipe looks at someone else."""
+    painted = rgb.copy()
+    for person in people:
+        x, y, w, h = (round(v) for v in person.box)
+        if person.mask is None:
+            painted[max(0, y):y + h, max(0, x):x + w] = PAINT
+            continue
+        grow = max(1, round(PAINT_GROWTH * max(w, h)))
+        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1))
+        painted[cv2.dilate((person.mask > MASK_THRESHOLD).astype(np.uint8), kernel).astype(bool)] = PAINT
+    return painted
 
 
 def _person(detection: Detection, source: str, score: float | None = None) -> FoundPerson:
