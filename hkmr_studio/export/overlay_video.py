@@ -17,7 +17,7 @@ import torch
 
 from hkmr_studio.atomic import atomic_file_set
 from hkmr_studio.body.model import BodyModel
-from hkmr_studio.export.take_animation import TakeExportError
+from hkmr_studio.export.take_animation import TakeExportError, frames_with_body
 from hkmr_studio.geometry.cameras import perspective_project
 from hkmr_studio.render.compose import overlay_body
 from hkmr_studio.render.overlay import MeshRenderer, PinholeCamera
@@ -33,7 +33,7 @@ _CRF = "20"
 
 def _posed_frames(take: Take, body: BodyModel) -> Iterator[tuple[np.ndarray, np.ndarray] | None]:
     """Per take frame: its body's vertices (V, 3) camera frame and joints (24, 2) pixels, or None without a body."""
-    track, found = take.track, take.found
+    track, with_body = take.track, frames_with_body(take)
     centre = torch.tensor([[take.image_size[0] / 2.0, take.image_size[1] / 2.0]])
     dtype = body.smpl.v_template.dtype
     for start in range(0, take.frame_count, _BATCH):
@@ -44,8 +44,7 @@ def _posed_frames(take: Take, body: BodyModel) -> Iterator[tuple[np.ndarray, np.
             out = body(pose[0], pose[1], torch.as_tensor(take.shape, dtype=dtype).expand(len(pose[0]), -1), pose[2])
             joints2d = perspective_project(out.joints, take.focal_length, centre.to(dtype))
         for i, row in enumerate(range(rows.start, rows.stop)):
-            has_body = found[row] and all(np.isfinite(a[row]).all() for a in (track.body_pose, track.transl))
-            yield (out.vertices[i].numpy(), joints2d[i].numpy()) if has_body else None
+            yield (out.vertices[i].numpy(), joints2d[i].numpy()) if with_body[row] else None
 
 
 def _even(frame: np.ndarray) -> np.ndarray:

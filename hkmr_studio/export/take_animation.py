@@ -54,7 +54,7 @@ class TakeAnimation:
         return np.where(grid - self.times[left] <= self.times[right] - grid, left, right)
 
 
-def _body_frames(take: Take) -> np.ndarray:
+def frames_with_body(take: Take) -> np.ndarray:
     """(T,) bool: frames whose status is ok and whose shown parameters are all finite."""
     track = take.track
     finite = np.isfinite(np.concatenate([track.global_orient, track.body_pose, track.transl], axis=1)).all(axis=1)
@@ -67,7 +67,7 @@ def take_animation(take: Take, body: BodyModel, missing: str = "hold") -> TakeAn
         raise TakeExportError(f"missing={missing!r}: use one of {', '.join(MISSING_POLICIES)}")
     if not (np.isfinite(take.fps) and take.fps > 0):
         raise TakeExportError(f"the take's frame rate is {take.fps}: an animation needs a positive frame rate")
-    with_body = _body_frames(take)
+    with_body = frames_with_body(take)
     found = np.flatnonzero(with_body)
     if len(found) == 0:
         raise TakeExportError(f"{take.source}: no frame of the take has a body, so there is nothing to animate")
