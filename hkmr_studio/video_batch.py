@@ -147,6 +147,9 @@ def _run_video(source: str, out_dir: Path, stems: set[str], pipeline: Pipeline, 
     take = recovered.take
     outcome = VideoOutcome(source, _status(take), notes=list(frames.notes), seconds=recovered.seconds,
                            frames={s: take.status.count(s) for s in dict.fromkeys(take.status)})
+    if unreadable := [str(i) for i, status in enumerate(take.status) if status == "unreadable"]:
+        listed = ", ".join(unreadable[:10]) + (f" and {len(unreadable) - 10} more" if len(unreadable) > 10 else "")
+        outcome.notes.append(f"frames that could not be decoded: {listed} (take.json gives each frame's status)")
     if take.frame_count == 0:
         outcome.status, outcome.message = "unreadable", f"{frames.label}: no frame could be read"
         return outcome

@@ -7,11 +7,12 @@ import signal
 import cv2
 import numpy as np
 import pytest
+from video_clips import corrupt_avi_frame, person_frames, write_clip
 
 from hkmr_studio import video_batch
+from hkmr_studio.bench.video import TARGET_FPS, video_figures
 from hkmr_studio.cli import main
 from hkmr_studio.video.take import read_take
-from video_clips import corrupt_avi_frame, person_frames, write_clip
 
 
 @pytest.fixture(scope="module")
@@ -40,6 +41,7 @@ def test_video_gives_one_smoothed_take_with_the_animation_asked_for(clip, tmp_pa
     report = json.loads((out / "report.json").read_text())
     assert report["videos"][0]["status"] == "recovered" and report["videos"][0]["frames"]["ok"] == 6
     assert "walk.avi: recovered (6 ok, 1 no person, 1 unreadable)" in printed.out
+    assert "frames that could not be decoded: 6 (take.json" in printed.out
     assert "8/8" in printed.err  # the progress bar reached the last frame
     assert (out / "walk" / "walk.bvh").read_text().startswith("HIERARCHY")
 
@@ -112,3 +114,12 @@ def test_bad_video_options_exit_2_before_anything_runs(clip, tmp_path, capsys, e
 def test_photos_and_videos_together_are_refused(clip, tmp_path, capsys):
     assert main(["infer", str(clip), str(tmp_path / "photo.jpg"), "--out", str(tmp_path / "out")]) == 2
     assert "photo.jpg is not a video" in capsys.readouterr().err
+
+
+@pytest.mark.slow  # loads the model, the body and MediaPipe in both modes: ~15 s on 2 busy cores
+def test_bench_video_gives_named_figures_and_the_ratio_to_the_target():
+    figures = {figure.name: figure for figure in video_figures(frames=6)}
+    assert figures["frames with a body (of 6)"].value == 6
+    target = next(f for f in figures.values() if f.target is not None)
+    assert target.target == TARGET_FPS and target.unit == "frames/s" and target.value > 0
+    assert f"(target >= {TARGET_FPS:g}: {target.value / TARGET_FPS:.2f}x" in target.line()
