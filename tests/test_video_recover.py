@@ -8,6 +8,7 @@ from video_clips import corrupt_avi_frame, person_frames, write_clip
 
 from hkmr_studio.pipeline.core import Pipeline, PipelineResult
 from hkmr_studio.pipeline.images import image_from_array
+from hkmr_studio.pipeline.keypoints import Keypoints2D
 from hkmr_studio.video.frames import open_frames
 from hkmr_studio.video.recover import TakeRecorder, recover_take
 from hkmr_studio.video.take import read_take, write_take
@@ -107,6 +108,19 @@ def test_ctrl_c_ends_with_the_frames_done_as_a_complete_take(clip, pipeline):
     with open_frames(clip) as frames:
         outcome = recover_take(frames, pipeline, progress=press_ctrl_c_after_three)
     assert outcome.interrupted and outcome.take.frame_count == 3 and outcome.take.status == ("ok",) * 3
+
+
+@pytest.mark.slow  # MediaPipe and the body load once per module: ~10 s on 2 busy cores
+def test_joints_posed_without_the_mesh_match_the_full_bodys(recovered, pipeline):
+    take = recovered[0].take
+    keypoints = Keypoints2D(xy=take.keypoints[0], visibility=take.visibility[0], present=np.ones(33, bool),
+                            source="mediapipe")
+    image = image_from_array(np.zeros((240, 320, 3), np.uint8))
+    full = pipeline.run(image, keypoints=keypoints, facing=False)
+    joints_only = pipeline.run(image, keypoints=keypoints, facing=False, mesh=False)
+    assert full.regression.vertices.shape[0] > 6000 and joints_only.regression.vertices.shape == (0, 3)
+    np.testing.assert_allclose(joints_only.regression.joints3d, full.regression.joints3d, atol=1e-5)
+    np.testing.assert_allclose(joints_only.regression.joints2d, full.regression.joints2d, atol=1e-3)
 
 
 def _result(size=(320, 240), found=False, refused=False, message="no body"):
