@@ -145,6 +145,15 @@ def local_fit_weights(times: np.ndarray, at: np.ndarray, sigma: float, degree: i
     return index, kernel * np.einsum("nmp,np->nm", basis, first)
 
 
+def weighted_sum(index: np.ndarray, weights: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """sum_k weights[n, k] * values[index[n, k]]: (N, M) index and weights from `local_fit_weights`, values (S, ...)
+    -> (N, ...), one column at a time (no (N, M, ...) array)."""
+    out = np.zeros((index.shape[0], *values.shape[1:]))
+    for column in range(index.shape[1]):
+        out += weights[:, column].reshape(-1, *([1] * (values.ndim - 1))) * values[index[:, column]]
+    return out
+
+
 def continuous_quaternions(quaternions: np.ndarray) -> np.ndarray:
     """(T, J, 4) quaternions -> the same rotations with each joint's sign flipped where needed so that consecutive
     frames lie in the same hemisphere (q and -q are one rotation; averaging needs them on one side)."""
@@ -167,16 +176,22 @@ def _smoothed_rows(take: Take, shape: np.ndarray, settings: SmoothingSettings, b
         at = stretch[wanted[stretch]]
         if len(at) == 0:
             continue
+        # Only the frames within reach of the wanted ones matter (signs are made continuous among those alone: the
+        # sign of a smoothed quaternion does not change the rotation it gives).
+        reached = np.abs(take.times[stretch] - take.times[at[0]]) <= settings.reach_s
+        reached |= np.abs(take.times[stretch] - take.times[at[-1]]) <= settings.reach_s
+        reached |= (take.times[stretch] >= take.times[at[0]]) & (take.times[stretch] <= take.times[at[-1]])
+        stretch = stretch[reached]
         pose = np.concatenate([raw.global_orient[stretch], raw.body_pose[stretch]], axis=1).reshape(-1, _JOINTS, 3)
         quaternions = continuous_quaternions(axis_angle_to_quaternion(torch.from_numpy(pose)).numpy())
         transl = raw.transl[stretch] + _pelvis_shift(raw.betas[stretch], shape, body)
         index, weights = local_fit_weights(take.times[stretch], take.times[at], settings.sigma_s, settings.degree)
-        fitted_q = np.einsum("nm,nmjc->njc", weights, quaternions[index])
+        fitted_q = weighted_sum(index, weights, quaternions)
         fitted_q /= np.linalg.norm(fitted_q, axis=-1, keepdims=True)
         fitted_pose = quaternion_to_axis_angle(torch.from_numpy(fitted_q)).numpy().reshape(len(at), -1)
         target = position[at]
         out["global_orient"][target], out["body_pose"][target] = fitted_pose[:, :3], fitted_pose[:, 3:]
-        out["transl"][target] = np.einsum("nm,nmc->nc", weights, transl[index])
+        out["transl"][target] = weighted_sum(index, weights, transl)
     return out
 
 
