@@ -6,6 +6,7 @@ import signal
 
 import cv2
 import numpy as np
+import pygltflib
 import pytest
 from video_clips import corrupt_avi_frame, person_frames, write_clip
 
@@ -26,11 +27,11 @@ def clip(tmp_path_factory):
 @pytest.mark.slow  # loads the model, the body and MediaPipe: ~10 s on 2 busy cores
 def test_video_gives_one_smoothed_take_with_the_animation_asked_for(clip, tmp_path, capsys, untrained_model_path):
     out = tmp_path / "out"
-    code = main(["infer", str(clip), "--out", str(out), "--model", str(untrained_model_path), "--format", "bvh",
+    code = main(["infer", str(clip), "--out", str(out), "--model", str(untrained_model_path), "--format", "bvh,glb",
                  "--smoothing", "0.5"])
     printed = capsys.readouterr()
     assert code == 0, printed.err
-    assert sorted(p.name for p in (out / "walk").iterdir()) == ["take.json", "take.npz", "walk.bvh"]
+    assert sorted(p.name for p in (out / "walk").iterdir()) == ["take.json", "take.npz", "walk.bvh", "walk.glb"]
     take = read_take(out / "walk")
     assert take.frame_count == 8 and take.smoothed is not None and take.smoothing["strength"] == 0.5
     assert take.status[5] == "no_person" and take.status[6] == "unreadable" and take.found.sum() == 6
@@ -44,6 +45,7 @@ def test_video_gives_one_smoothed_take_with_the_animation_asked_for(clip, tmp_pa
     assert "frames that could not be decoded: 6 (take.json" in printed.out
     assert "8/8" in printed.err  # the progress bar reached the last frame
     assert (out / "walk" / "walk.bvh").read_text().startswith("HIERARCHY")
+    assert len(pygltflib.GLTF2().load(str(out / "walk" / "walk.glb")).animations) == 1
 
 
 @pytest.mark.slow  # loads the model, the body and MediaPipe: ~10 s on 2 busy cores
