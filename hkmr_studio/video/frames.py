@@ -119,7 +119,7 @@ class VideoFileFrames(FrameSource):
 
     def __iter__(self) -> Iterator[VideoFrame]:
         """Frames in order. A frame that fails to decode is reported once a later frame decodes (failures at the
-        end are the end of the file), at the time the nominal rate puts it."""
+        end are the end of the file), at the time the nominal rate puts it; so is a frame without a timestamp."""
         index, time, failed, first_stamp = 0, -1.0 / self.fps, 0, None
         while failed < MAX_FAILED_READS:
             ok, bgr = self._capture.read()
@@ -134,7 +134,8 @@ class VideoFileFrames(FrameSource):
             failed = 0
             stamp = self._capture.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
             first_stamp = stamp - index / self.fps if first_stamp is None else first_stamp
-            time = max(stamp - first_stamp, time + 1e-6)
+            stamped = stamp - first_stamp
+            time = stamped if stamped > time else time + 1.0 / self.fps  # a frame without a timestamp of its own
             yield VideoFrame(index, time, image_from_array(bgr, bgr=True))
             index += 1
 
