@@ -28,7 +28,7 @@ _INFER_EPILOG = (
     "Exit status: 0 done; 1 no photo could be read; 2 bad arguments, model, body, keypoint file or --out (nothing "
     "processed); 3 a person without a body that could be recovered; 4 a photo failed or the batch stopped early "
     "(e.g. a full disk); 130 interrupted by Ctrl-C (the summary says what finished). See report.json for each photo. "
-    "Videos (mp4, mov, avi, mkv; with --frames also folders of frames and patterns such as 'shots/frame_%%04d.png') "
+    "Videos (mp4, mov, avi, mkv; with --frames also folders of frames and patterns such as 'shots/frame_%04d.png') "
     "give one take each: OUT/NAME/take.npz and take.json (every frame's time, status and body), plus the animation "
     "files --format asks for (fbx, bvh, glb, mp4); exit 1 then means no video could be read, 3 that a video showed "
     "a person in no frame with a body.")
