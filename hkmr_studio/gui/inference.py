@@ -84,6 +84,13 @@ class InferenceController(QObject):
                           flip_from=None, pinned=edit.pinned)
         self._submit(document, request, stop_running=True)
 
+    def show_pose(self, document: Document, base: Analysis, pose: dict[str, np.ndarray]) -> None:
+        """Show camera-frame parameters `pose` (a hypothesis of the Hypotheses dock) as the body of `base`'s photo,
+        with base's keypoints and camera."""
+        request = replace(base.request, image=base.image, refine=False, keypoints=base.result.keypoints,
+                          refit_from=None, flip_from=None, pose=pose, focal_length=base.result.focal_length)
+        self._submit(document, request, stop_running=True)
+
     def restore(self, document: Document, analysis: Analysis) -> None:
         """Show `analysis` again (made earlier: the unedited body after undo or reset). What runs or waits for
         `document` is dropped, so a refit of an older edit cannot replace it."""

@@ -117,7 +117,7 @@ class MainWindow(QMainWindow):
         self.fit_comparison = self._build_fit_comparison()
         self.analysis_docks = AnalysisDocks(self, self.state, self.image_view, self.viewport, self.fit_comparison)
         self.analysis_docks.hypotheses.chosen.connect(
-            lambda document, params: self.inference.analyse(document, image=document.analysis.image, pose=params))
+            lambda document, params: self.inference.show_pose(document, document.analysis, params))
 
         self.state.current_changed.connect(self._on_current_changed)
         self.state.document_changed.connect(self._on_document_changed)
