@@ -26,6 +26,8 @@ def run(args: argparse.Namespace) -> int:
         return run_real(args)
     if args.facing:
         return run_facing(args)
+    if args.flow:
+        return run_flow(args)
     import torch
 
     from hkmr_studio.atomic import atomic_write_text
@@ -92,6 +94,42 @@ def run_real(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_flow(args: argparse.Namespace) -> int:
+    """Score each model's pose flow (training.evaluation.flow); write flow.json, print the table."""
+    from hkmr_studio.atomic import atomic_write_text
+    from hkmr_studio.checkpoints import ModelFileError, load_checkpoint
+    from hkmr_studio.nets.probabilistic import NoFlowError
+    from training.evaluation.flow import evaluate_flow, table
+    from training.evaluation.testset import build_test_set
+
+    rendered = args.rendered if args.rendered is not None else (DEFAULT_RENDERED if DEFAULT_RENDERED.is_file() else None)
+    try:
+        models = [load_checkpoint(path) for path in args.model]
+        test_set = build_test_set(args.samples, args.occlusion_samples, per_family=args.per_family, rendered=rendered)
+        real = _real_flow_inputs(models[0], args.real_dir) if (args.real_dir / "pseudo_truth.npz").is_file() else None
+        results = [evaluate_flow(model, test_set, args.flow_rows, real,
+                                 log=lambda line: print(line, file=sys.stderr)) for model in models]
+    except (ModelFileError, NoFlowError, RenderedSetError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    atomic_write_text(args.out / "flow.json", json.dumps(results, indent=2))
+    print("\n\n".join(table(r) for r in results))
+    print(f"wrote {args.out / 'flow.json'}")
+    return 0
+
+
+def _real_flow_inputs(model, real_dir: Path):
+    """The real benchmark's network batch for `model` and its truth (training.real), already built in real_dir."""
+    import torch
+
+    from training.real.benchmark import load_or_build
+    from training.real.scoring import collect_samples, network_batch
+
+    benchmark = load_or_build(real_dir, log=lambda line: print(line, file=sys.stderr))
+    samples = collect_samples(benchmark.capture.cameras, benchmark.detections, benchmark.truth)
+    return network_batch(model, samples), torch.from_numpy(samples.truth).float()
+
+
 def run_facing(args: argparse.Namespace) -> int:
     """Score the app's facing check on the rendered test split by view angle; write facing.json, print the table."""
     from hkmr_studio.atomic import atomic_write_text
@@ -133,6 +171,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--facing", action="store_true",
                         help="score the app's facing check by view angle on the rendered test split (--rendered) "
                              "instead (training.evaluation.facing)")
+    parser.add_argument("--flow", action="store_true",
+                        help="score a probabilistic model's pose flow instead (training.evaluation.flow): the mode, "
+                             "min-of-n for n = 1, 10, 100, 1000, the truth's log-likelihood, the spread under "
+                             "occlusion, per pose family and on the real benchmark when it is built; writes flow.json")
+    parser.add_argument("--flow-rows", type=int, default=256,
+                        help="with --flow: rows of the standard set that get min-of-n (default %(default)s)")
     parser.add_argument("--refine", action="store_true",
                         help="with --real: also run each model through the app's pipeline, with and without Refine, "
                              "and score Refine, the facing check and Flip (training.real.app_pipeline; minutes)")

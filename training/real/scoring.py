@@ -95,20 +95,24 @@ def mediapipe_world(samples: Samples) -> torch.Tensor:
 
 def model_landmarks(model: LoadedModel, samples: Samples, device: torch.device) -> torch.Tensor:
     """(N, 33, 3) the landmarks of the body `model` recovers from each sample's detection, camera axes."""
+    global_orient, body_pose, betas = model_predictor(model, device)(network_batch(model, samples))
+    with torch.inference_mode():
+        return BodyLandmarks(load_body_model())(global_orient, body_pose, betas).landmarks
+
+
+def network_batch(model: LoadedModel, samples: Samples) -> dict[str, torch.Tensor]:
+    """The network's inputs for every sample as the app makes them (keypoints, visibility, mask, world, has_world),
+    world landmarks only if the model's meta says it reads them."""
     use_world = bool(model.meta.get("uses_world_landmarks", False))
     inputs = [network_inputs(kp, tuple(size), use_world) for kp, size in zip(samples.keypoints, samples.image_size,
                                                                              strict=True)]
-    has_world = torch.tensor([i.world is not None for i in inputs])
-    batch = {
+    return {
         "keypoints": torch.cat([i.landmarks for i in inputs]),
         "visibility": torch.cat([i.visibility for i in inputs]),
         "mask": torch.cat([i.mask for i in inputs]),
         "world": torch.cat([i.world if i.world is not None else torch.zeros(1, 33, 3) for i in inputs]),
-        "has_world": has_world,
+        "has_world": torch.tensor([i.world is not None for i in inputs]),
     }
-    global_orient, body_pose, betas = model_predictor(model, device)(batch)
-    with torch.inference_mode():
-        return BodyLandmarks(load_body_model())(global_orient, body_pose, betas).landmarks
 
 
 def per_sample_errors(predicted: torch.Tensor, truth: np.ndarray) -> dict[str, np.ndarray]:
