@@ -107,7 +107,7 @@ def run_flow(args: argparse.Namespace) -> int:
         models = [load_checkpoint(path) for path in args.model]
         test_set = build_test_set(args.samples, args.occlusion_samples, per_family=args.per_family, rendered=rendered)
         real = _real_flow_inputs(models[0], args.real_dir) if (args.real_dir / "pseudo_truth.npz").is_file() else None
-        results = [evaluate_flow(model, test_set, args.flow_rows, real,
+        results = [evaluate_flow(model, test_set, args.flow_rows, real, args.refit_views,
                                  log=lambda line: print(line, file=sys.stderr)) for model in models]
     except (ModelFileError, NoFlowError, RenderedSetError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -119,15 +119,13 @@ def run_flow(args: argparse.Namespace) -> int:
 
 
 def _real_flow_inputs(model, real_dir: Path):
-    """The real benchmark's network batch for `model` and its truth (training.real), already built in real_dir."""
-    import torch
-
+    """The real benchmark's views for `model` (training.evaluation.flow_refit_inputs), already built in real_dir."""
+    from training.evaluation.flow_refit_inputs import real_inputs
     from training.real.benchmark import load_or_build
-    from training.real.scoring import collect_samples, network_batch
+    from training.real.scoring import collect_samples
 
     benchmark = load_or_build(real_dir, log=lambda line: print(line, file=sys.stderr))
-    samples = collect_samples(benchmark.capture.cameras, benchmark.detections, benchmark.truth)
-    return network_batch(model, samples), torch.from_numpy(samples.truth).float()
+    return real_inputs(model, collect_samples(benchmark.capture.cameras, benchmark.detections, benchmark.truth))
 
 
 def run_facing(args: argparse.Namespace) -> int:
@@ -177,6 +175,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                              "occlusion, per pose family and on the real benchmark when it is built; writes flow.json")
     parser.add_argument("--flow-rows", type=int, default=256,
                         help="with --flow: rows of the standard set that get min-of-n (default %(default)s)")
+    parser.add_argument("--refit-views", type=int, default=0,
+                        help="with --flow: compare the flow-prior refit with SMPLify on this many views of the "
+                             "rendered test split and of the real benchmark (seconds per view; default none)")
     parser.add_argument("--refine", action="store_true",
                         help="with --real: also run each model through the app's pipeline, with and without Refine, "
                              "and score Refine, the facing check and Flip (training.real.app_pipeline; minutes)")

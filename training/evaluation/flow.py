@@ -20,11 +20,13 @@ import torch
 from hkmr_studio.body.landmarks import BodyLandmarks
 from hkmr_studio.body.model import BodyModel, load_body_model
 from hkmr_studio.checkpoints import LoadedModel
+from hkmr_studio.geometry.cameras import normalised_to_pixels
 from hkmr_studio.geometry.metrics import per_joint_error, procrustes_align
 from hkmr_studio.geometry.rotations import axis_angle_to_rot6d, matrix_to_rot6d, rot6d_to_matrix
 from hkmr_studio.nets.flow import FlowContext
 from hkmr_studio.nets.probabilistic import pose6d_to_smpl, require_flow
 from hkmr_studio.occlusion import DEGREES, OCCLUDER_KINDS
+from training.evaluation.flow_refit_inputs import RealInputs
 from training.evaluation.testset import TestSet
 from training.repo_paths import shown_path
 from training.trainer.data import Batch, encode
@@ -49,6 +51,7 @@ class FlowRun:
     context: FlowContext
     betas: torch.Tensor  # (B, 10)
     point: torch.Tensor  # (B, 24, 6) the regressor's pose
+    camera: torch.Tensor  # (B, 3) the regressor's weak-perspective crop camera
 
 
 def run_flow(model: LoadedModel, batch: Batch) -> FlowRun:
@@ -58,7 +61,7 @@ def run_flow(model: LoadedModel, batch: Batch) -> FlowRun:
         features = encode(model.net, batch, bool(model.meta.get("uses_world_landmarks", False)))
         output = model.net.regressor(features)
         point = matrix_to_rot6d(output.rotmats)
-        return FlowRun(flow.context(features, point), output.betas, point)
+        return FlowRun(flow.context(features, point), output.betas, point, output.camera)
 
 
 def smpl_joint_errors(pred: torch.Tensor, true: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -127,7 +130,7 @@ def score_batch(model: LoadedModel, batch: Batch, rows: int, ns: Sequence[int] =
         point = smpl_joint_errors(pose_joints(body, run.point, run.betas), truth)
         mode = smpl_joint_errors(pose_joints(body, require_flow(model.net).mode(run.context), run.betas), truth)
     head = {k: v[:rows] for k, v in batch.items()}
-    head_run = FlowRun(run.context.select(slice(0, rows)), run.betas[:rows], run.point[:rows])
+    head_run = FlowRun(run.context.select(slice(0, rows)), run.betas[:rows], run.point[:rows], run.camera[:rows])
     mpjpe, pa, spread = sample_errors(model, head_run, truth[:rows], max(ns), smpl_joint_errors,
                                       lambda pose, betas: pose_joints(body, pose, betas))
     return {
@@ -161,8 +164,7 @@ def occlusion_spread(model: LoadedModel, test_set: TestSet) -> dict[str, Any]:
             result["spread_at_occluded_joint_mm"] = round(float(at_joint.mean()), 1)
         return result
 
-    total = clean * 24
-    rows = torch.linspace(0, total - 1, min(OCCLUSION_ROWS, total)).long()
+    rows = _spread_rows(clean * 24, OCCLUSION_ROWS)
     reference = cell({k: v[rows % clean] for k, v in test_set.clean.items()}, rows // clean)
     grid = {kind: {str(d): cell({k: v[rows] for k, v in test_set.occluded[(kind, d)].items()}, rows // clean)
                    for d in DEGREES} for kind in OCCLUDER_KINDS}
@@ -201,15 +203,23 @@ def score_real(model: LoadedModel, batch: Batch, truth: torch.Tensor, ns: Sequen
     }
 
 
+def _spread_rows(count: int, wanted: int) -> torch.Tensor:
+    """min(count, wanted) row indices spread evenly over `count` rows."""
+    return torch.linspace(0, count - 1, min(count, wanted)).long()
+
+
 def _pair(errors: tuple[torch.Tensor, torch.Tensor]) -> dict[str, float]:
     return {"mpjpe_mm": round(float(errors[0].mean()), 2), "pa_mpjpe_mm": round(float(errors[1].mean()), 2)}
 
 
-def evaluate_flow(model: LoadedModel, test_set: TestSet, rows: int, real: tuple[Batch, torch.Tensor] | None,
+def evaluate_flow(model: LoadedModel, test_set: TestSet, rows: int, real: RealInputs | None, refit_views: int = 0,
                   log: Callable[[str], None] = print) -> dict[str, Any]:
     """Everything above for one model: the standard set (min-of-n for n in MIN_OF_N on its first `rows` rows), each
     pose family (min-of-n up to 100 on all its rows), the rendered test split if loaded, the occlusion grid and the
-    real benchmark if given (network batch, truth)."""
+    real benchmark if given; with refit_views, the flow-prior refit against SMPLify on that many views (spread
+    evenly) of the rendered test split and of the real benchmark (training.evaluation.flow_refit)."""
+    from training.evaluation.flow_refit import compare_refits, joint_scorer, landmark_scorer
+
     started = time.perf_counter()
     result: dict[str, Any] = {"name": model.name, "path": shown_path(model.path)}
     log("flow: standard set")
@@ -224,7 +234,25 @@ def evaluate_flow(model: LoadedModel, test_set: TestSet, rows: int, real: tuple[
     result["occlusion"] = occlusion_spread(model, test_set)
     if real is not None:
         log("flow: real benchmark")
-        result["real"] = score_real(model, *real)
+        result["real"] = score_real(model, real.batch, real.truth)
+    body = load_body_model()
+    refits: dict[str, Any] = {}
+    if refit_views and test_set.rendered is not None:
+        log(f"flow: refits on {refit_views} rendered views")
+        batch = test_set.rendered
+        picked = _spread_rows(len(batch["joints3d"]), refit_views)
+        box = batch["box"]
+        refits["rendered"] = compare_refits(
+            model, batch, normalised_to_pixels(batch["keypoints"], box[:, :2], box[:, 2]),
+            batch["visibility"] * batch["mask"], box, batch["focal_length"], batch["principal_point"],
+            joint_scorer(body, batch["joints3d"][picked]), picked)
+    if refit_views and real is not None:
+        log(f"flow: refits on {refit_views} real views")
+        picked = _spread_rows(len(real.truth), refit_views)
+        refits["real"] = compare_refits(model, real.batch, real.keypoints_px, real.weights, real.crops, real.focal,
+                                        real.principal, landmark_scorer(body, real.truth[picked]), picked)
+    if refits:
+        result["refit"] = refits
     result["seconds"] = round(time.perf_counter() - started, 1)
     return result
 
@@ -256,4 +284,10 @@ def table(result: dict[str, Any]) -> str:
     for kind, cells in occlusion["occluded"].items():
         lines.append(f"  {kind:<10} " + "  ".join(
             f"DoC {d}: {c['spread_at_occluded_joint_mm']:.1f} ({c['spread_mm']:.1f})" for d, c in cells.items()))
+    for name, refit in result.get("refit", {}).items():
+        lines.append(f"refit on {refit['views']} {name} views, MPJPE / PA-MPJPE mm (s per view): " + ", ".join(
+            f"{method} {refit[method]['mpjpe_mm']:.1f}/{refit[method]['pa_mpjpe_mm']:.1f}"
+            + (f" ({refit[method]['seconds_per_view']:.2f} s)" if "seconds_per_view" in refit[method] else "")
+            for method in ("regressor", "smplify", "flow_prior"))
+            + f"; flow prior better on {refit['flow_prior_better_pa_views']} views")
     return "\n".join(lines)
