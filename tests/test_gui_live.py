@@ -54,7 +54,8 @@ def test_live_video_analyses_the_newest_frame_drops_the_rest_and_stops_cleanly(q
         assert window.state.current is document and document not in window.state.documents
         assert document.analysis.image is read[29] and document.analysis.image.original_size == (360, 640)
         assert window.image_view.photo_item.pixmap().width() == 360
-        assert not window.image_view.mesh_item.pixmap().isNull() and "body" in window.viewport.plotter.actors
+        assert document.analysis.mesh_layer is None and window.image_view.mesh_item.pixmap().isNull()  # no overlay
+        assert window.image_view.bone_items() and "body" in window.viewport.plotter.actors  # skeleton, 3D mesh
         assert window.live_label.text() == "Live: 30 frames, 2 analysed, 28 skipped"
         with qtbot.waitSignal(live.stopped, timeout=WAIT_MS):
             window.live_stop_action.trigger()
@@ -93,8 +94,11 @@ def test_the_end_of_a_video_keeps_its_last_frame_and_body_on_screen_and_an_unrea
     (last,) = window.state.documents
     assert window.state.current is last and last.name == "Last frame of 'short.avi'"
     assert last.image is frames.calls[-1][2] and last.analysis.image is last.image  # the 8th frame, with its body
+    body = last.analysis.result.best
+    qtbot.waitUntil(lambda: last.analysis.mesh_layer is not None, timeout=WAIT_MS)  # its overlay drawn once kept
+    np.testing.assert_allclose(last.analysis.result.best.vertices, body.vertices, atol=1e-5)  # the same body
     assert "body" in window.viewport.plotter.actors and not window.image_view.mesh_item.pixmap().isNull()
-    assert not window.inference.busy
+    qtbot.waitUntil(lambda: not window.inference.busy, timeout=WAIT_MS)
     broken = tmp_path / "broken.avi"
     broken.write_bytes(b"not a video")
     with qtbot.waitSignal(window.live.stopped, timeout=WAIT_MS):

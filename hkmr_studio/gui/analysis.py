@@ -20,6 +20,7 @@ from hkmr_studio.export.fbx import FbxExportError
 from hkmr_studio.export.frames import camera_to_yup
 from hkmr_studio.export.take_animation import TakeExportError
 from hkmr_studio.pipeline.core import BodyEstimate, Pipeline, PipelineResult
+from hkmr_studio.pipeline.detection import VideoPoseDetector
 from hkmr_studio.pipeline.images import ImageLoadError, LoadedImage
 from hkmr_studio.pipeline.keypoints import Keypoints2D
 from hkmr_studio.render.colors import vertex_chain_colors
@@ -37,7 +38,11 @@ class Request:
     SMPLify starts from, fitting `keypoints` (the user's edits) with `pinned` MediaPipe indices weighted more.
     flip_from: an analysis to show the other way round (`Pipeline.flip`). focal_length: the camera's in pixels of
     `image` (None: assume the diagonal), from focal_source ("given" or "exif"); refits and flips keep their base's.
-    pose: camera-frame parameters of a take's frame to show as they are (`Pipeline.posed`, with `keypoints`)."""
+    pose: camera-frame parameters of a take's frame to show as they are (`Pipeline.posed`, with `keypoints`).
+    video: a frame of live video number `video` (0: a photo): MediaPipe follows that video's frames in tracking mode
+    (`VideoPoseDetector`), the facing check and flip are skipped, as for takes, and no overlay is drawn: VTK holds
+    Python's GIL while it renders (70-190 ms a 640 x 480 frame on 2 cores), which froze the window as often; the
+    photo view shows live frames with their skeleton and keypoints, the 3D view the mesh."""
 
     image: LoadedImage
     model: str
@@ -51,6 +56,7 @@ class Request:
     focal_length: float | None = None
     focal_source: str = "given"
     pose: dict[str, np.ndarray] | None = None
+    video: int = 0
 
     @property
     def pipeline_key(self) -> tuple[str, str, str | None]:
@@ -93,6 +99,7 @@ class Engine:
 
     def __init__(self) -> None:
         self._pipeline: Pipeline | None = None
+        self._video: tuple[int, VideoPoseDetector] | None = None  # (live video number, the detector following it)
         self._key: tuple[str, str, str | None] | None = None
         self._renderer: MeshRenderer | None = None
         self._colors: tuple[object, np.ndarray] | None = None  # (body model, its chain colours)
@@ -109,6 +116,19 @@ class Engine:
         if self._pipeline is not None:
             self._pipeline.close()
         self._pipeline, self._key = None, None
+        self._close_video_detector()
+
+    def video_detector(self, video: int) -> VideoPoseDetector:
+        """The tracking detector following live video number `video` (a new one for a new video)."""
+        if self._video is None or self._video[0] != video:
+            self._close_video_detector()
+            self._video = (video, VideoPoseDetector())
+        return self._video[1]
+
+    def _close_video_detector(self) -> None:
+        if self._video is not None:
+            self._video[1].close()
+            self._video = None
 
     def close(self) -> None:
         """Release MediaPipe and VTK; the Engine can be used again afterwards."""
@@ -141,13 +161,15 @@ class Engine:
             yield "Loading the models…"
             load_triton_before_opengl()  # MediaPipe creates an OpenGL context when a display exists (see llvm_guard)
             pipeline = self.pipeline_for(request)
-            _ = pipeline.body, pipeline.model, pipeline.detector  # load each now, so the next stage is the run alone
+            detector = self.video_detector(request.video) if request.video else pipeline.detector
+            _ = pipeline.body, pipeline.model  # load each now, so the next stage is the run alone
             yield "Refining with SMPLify…" if request.refine else "Recovering the body…"
             result = pipeline.run(request.image, keypoints=request.keypoints, refine=request.refine,
-                                  focal_length=request.focal_length, focal_source=request.focal_source)
+                                  focal_length=request.focal_length, focal_source=request.focal_source,
+                                  detector=detector, facing=not request.video)
         analysis = Analysis(request, result, pipeline.body.faces, self._chain_colors(pipeline),
                             timings=dict(result.timings))
-        if result.best is None:
+        if result.best is None or request.video:
             return analysis
         yield "Drawing the overlay…"
         start = time.perf_counter()

@@ -22,6 +22,7 @@ from hkmr_studio.gui.state import Document, Level, Status, StudioState
 from hkmr_studio.gui.workers import SerialWorkers, WorkerError, reporting
 from hkmr_studio.pipeline.core import PipelineResult
 from hkmr_studio.pipeline.images import LoadedImage
+from hkmr_studio.pipeline.keypoints import Keypoints2D
 
 log = logging.getLogger(__name__)
 
@@ -64,17 +65,19 @@ class InferenceController(QObject):
         return self._running is not None
 
     def analyse(self, document: Document, *, image: LoadedImage | None = None, refine: bool = False,
-                stop_running: bool = True, pose: dict[str, np.ndarray] | None = None) -> None:
+                stop_running: bool = True, pose: dict[str, np.ndarray] | None = None, video: int = 0,
+                keypoints: Keypoints2D | None = None) -> None:
         """Run the pipeline on `image` (default: the document's) for `document`, with its camera's focal length and
         the keypoints the user gave it when there are (else detected ones); refine reuses its analysis's keypoints.
-        `pose`: show these camera-frame parameters with the given keypoints instead (a take's frame)."""
+        `pose`: show these camera-frame parameters with `keypoints` instead (a take's or a live frame's body);
+        `video`: the image is a frame of live video number `video` (`Request.video`)."""
         choices = self._state.choices
-        keypoints = document.given_keypoints
+        keypoints = keypoints or document.given_keypoints
         if refine and document.analysis is not None:
             keypoints = document.analysis.result.keypoints
         request = Request(image or document.image, choices.model, choices.device, choices.body_path, refine,
                           keypoints, focal_length=document.focal_length, focal_source=document.focal_source,
-                          pose=pose)
+                          pose=pose, video=video)
         self._submit(document, request, stop_running)
 
     def refit(self, document: Document, base: Analysis, edit: KeypointState) -> None:

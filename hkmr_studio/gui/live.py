@@ -13,7 +13,7 @@ from superqt.utils import GeneratorWorker
 from hkmr_studio.gui.capture import CaptureError, FrameMailbox, VideoSource, read_frames
 from hkmr_studio.gui.inference import InferenceController, settled_status
 from hkmr_studio.gui.state import Document, Level, Status, StudioState
-from hkmr_studio.gui.take_document import TakeDocument, TakeSession, encode_frame
+from hkmr_studio.gui.take_document import PARAMETERS, TakeDocument, TakeSession, encode_frame
 from hkmr_studio.gui.workers import SerialWorkers, WorkerError, reporting
 from hkmr_studio.pipeline.images import LoadedImage
 from hkmr_studio.video.frames import FALLBACK_FPS
@@ -46,6 +46,7 @@ class LiveController(QObject):
         self._closed = False
         self._freezes = 0
         self._takes = 0
+        self._videos = 0
         self._frame_times: dict[int, float] = {}  # id(frame) -> seconds from the source's first frame
         self._recorder: TakeRecorder | None = None
         self._recorded: list[bytes] = []  # JPEG of each recorded frame
@@ -70,6 +71,7 @@ class LiveController(QObject):
         if self.running:
             return
         self._source, self._kept, self._ended, self.frames_analysed = source, None, False, 0
+        self._videos += 1  # MediaPipe follows this video's frames with a tracker of its own
         self._stop = threading.Event()
         self._mailbox = FrameMailbox()
         self._frame_times = {}
@@ -135,7 +137,7 @@ class LiveController(QObject):
             self._state.update(document, image=frame)
         else:
             document.image = frame
-        self._inference.analyse(document, image=frame, stop_running=False)
+        self._inference.analyse(document, image=frame, stop_running=False, video=self._videos)
         self._report()
 
     def _remember_time(self, frame: LoadedImage, time_s: float) -> None:
@@ -206,8 +208,16 @@ class LiveController(QObject):
             self._state.add_documents([opened])
             if opened.status is Status.NEW and not isinstance(opened, TakeDocument):
                 self._inference.analyse(opened)
+            elif opened.analysis is not None and opened.analysis.result.found and opened is self._kept:
+                self._draw_overlay(opened)
         self.stats_changed.emit("")
         self.stopped.emit()
+
+    def _draw_overlay(self, document: Document) -> None:
+        """Give a kept live frame the mesh overlay live frames go without: its body posed again, drawn."""
+        result = document.analysis.result
+        pose = {name: getattr(result.best, name) for name in PARAMETERS}
+        self._inference.analyse(document, image=result.image, pose=pose, keypoints=result.keypoints)
 
     def _take_document(self) -> TakeDocument | None:
         """The recording as a smoothed take document showing its last frame; None (with a message) when no frame

@@ -170,8 +170,7 @@ class TakeController(QObject):
         while len(self._frames_shown) > 16:
             del self._frames_shown[next(iter(self._frames_shown))]
         document.image = image
-        document.given_keypoints = session.keypoints(index)
-        self._inference.analyse(document, image=image, pose=pose)
+        self._inference.analyse(document, image=image, pose=pose, keypoints=session.keypoints(index))
 
     def resmooth(self, settings: SmoothingSettings) -> None:
         """Smooth every open take again with `settings`, and show the current frame's new body."""

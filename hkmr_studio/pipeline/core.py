@@ -287,12 +287,13 @@ class Pipeline:
         return result
 
     def posed(self, image: LoadedImage, keypoints: Keypoints2D | None, params: dict[str, np.ndarray],
-              focal_length: float) -> PipelineResult:
+              focal_length: float | None) -> PipelineResult:
         """A result holding the body of given camera-frame parameters (global_orient (3,), body_pose (69,), betas
         (10,), transl (3,) metres: a frame of a take) with `keypoints` (pixels of `image`), seen by a camera of
-        `focal_length` pixels centred on the image: no detection, regression or checks."""
+        `focal_length` pixels (None: the image diagonal) centred on the image: no detection, regression or checks."""
         width, height = image.original_size
-        result = PipelineResult(image=image, found=True, keypoints=keypoints, focal_length=float(focal_length),
+        focal_length = float(focal_length or assumed_focal_length(width, height))
+        result = PipelineResult(image=image, found=True, keypoints=keypoints, focal_length=focal_length,
                                 principal_point=(width / 2.0, height / 2.0), model_name=self.model.name,
                                 model_trained=self.model.trained)
         result.regression = self._body_estimate(result, tuple(
