@@ -178,3 +178,24 @@ def test_a_proposal_whose_box_lands_on_someone_found_is_searched_again_with_them
     people, _ = finder.find(np.full((200, 200, 3), 90, np.uint8))
     assert [p.box for p in people] == [(0, 0, 100, 100), (100, 100, 100, 100)]
     assert pose.painted_calls == 1
+
+
+class _SamePersonTwice:
+    """A stand-in for MediaPipe that answers the same landmarks for every box, with a box widened by the mask of
+    whoever else the box held: one person, two boxes that overlap little."""
+
+    def detect(self, rgb, box=None):
+        from hkmr_studio.pipeline.detection import Detection
+        from hkmr_studio.pipeline.keypoints import NUM_LANDMARKS, Keypoints2D
+
+        xy = np.column_stack([np.linspace(10, 60, NUM_LANDMARKS), np.linspace(10, 190, NUM_LANDMARKS)])
+        keypoints = Keypoints2D(xy, np.ones(NUM_LANDMARKS), np.ones(NUM_LANDMARKS, bool), "mediapipe")
+        wide = box is not None and box[0] > 15  # the second proposal's box (20, 20, 180, 180)
+        return Detection(True, keypoints=keypoints, box=(10, 10, 180 if wide else 50, 180))
+
+
+def test_two_proposals_ending_on_the_same_landmarks_are_one_person():
+    finder = PeopleFinder(_SamePersonTwice())
+    finder._detector = _TwoProposals()
+    people, _ = finder.find(np.full((200, 200, 3), 90, np.uint8))
+    assert len(people) == 1

@@ -2,7 +2,7 @@
 
 Finding: the person detector (`person_detector.PersonDetector`) proposes people; MediaPipe Pose runs once inside each
 proposal's box (`PoseDetector.detect(image, box)`); when it lands on someone found already (their landmark boxes
-overlap by more than SAME_PERSON_IOU), it looks again with the people found painted out, and a proposal that still
+overlap by more than SAME_PERSON_IOU, or their landmarks coincide), it looks again with the people found painted out, and a proposal that still
 ends on someone found counts once. When the detector proposes at most one person, MediaPipe runs
 on the whole image exactly as for a single-person photo, so such photos keep today's body (and only when it finds
 nobody there does it look in the proposal's box). Boxes the user drew replace the detector: one person per box.
@@ -34,6 +34,8 @@ from hkmr_studio.pipeline.person_detector import PersonDetector
 
 #: Two proposals whose landmark boxes overlap more than this (intersection over union) found the same person.
 SAME_PERSON_IOU = 0.5
+#: ... or whose landmarks lie within this fraction of the person's height of each other (median over those both see).
+SAME_PERSON_DISTANCE = 0.1
 #: People found already are painted this grey, widened by this fraction of their box, when MediaPipe looks for
 #: someone else in a box that holds them too.
 PAINT = 127
@@ -179,7 +181,20 @@ def recover_people(pipeline: Pipeline, finder: PeopleFinder, image: LoadedImage,
 
 
 def _new_person(detection: Detection, people: list[FoundPerson]) -> bool:
-    return detection.found and all(box_iou(detection.box, p.box) <= SAME_PERSON_IOU for p in people)
+    """Whether `detection` found someone not among `people`: no box overlaps it more than SAME_PERSON_IOU and no
+    person's landmarks lie on its own (`_same_landmarks`)."""
+    return detection.found and not any(box_iou(detection.box, p.box) > SAME_PERSON_IOU
+                                       or _same_landmarks(detection.keypoints, p.keypoints) for p in people)
+
+
+def _same_landmarks(one: Keypoints2D, other: Keypoints2D) -> bool:
+    """The landmarks both see lie within SAME_PERSON_DISTANCE of the smaller person's height (median distance)."""
+    both = one.visible() & other.visible()
+    if both.sum() < 4:
+        return False
+    height = min(np.ptp(kp.xy[kp.visible(), 1]) for kp in (one, other))
+    distance = np.median(np.linalg.norm(one.xy[both] - other.xy[both], axis=1))
+    return bool(distance < SAME_PERSON_DISTANCE * max(height, 1.0))
 
 
 def _painted_out(rgb: np.ndarray, people: list[FoundPerson]) -> np.ndarray:

@@ -16,14 +16,14 @@ Measured 2026-12-04 (2 CPU cores shared with other jobs, load average about 15):
 
 | set | people (this module's finder) | MediaPipe alone |
 |---|---|---|
-| pose2sim Demo_MultiPerson, 40 views | recall 0.93, precision 0.95 (71 of 76; 75 boxes) | recall 0.51 (39 of 76) |
+| pose2sim Demo_MultiPerson, 40 views | recall 0.93, precision 0.96 (71 of 76; 74 boxes) | recall 0.51 (39 of 76) |
 | sports2d demo, 12 frames | recall 0.84, precision 1.00 (16 of 19) | recall 0.32 (6 of 19) |
 | composites of the sample, 4 | recall 1.00, precision 1.00 (10 of 10) | recall 0.30 (3 of 10) |
 
-Of the 4 pose2sim boxes without a truth person, 3 are real people (the man in the cap) whose torso the pseudo-truth
-did not triangulate in that frame, and 1 is the same woman twice. Missed: people against the sun on sports2d's roof,
-one half hidden behind a tree in mid-jump. Median cost: the detector 136 ms per photo (up to 3 windows for these
-tall or wide frames), then per person MediaPipe in their box 109 ms and the body 924 ms (regression, mesh, facing).
+The 3 pose2sim boxes without a truth person are real people (the man in the cap) whose torso the pseudo-truth did
+not triangulate in that frame (checked by eye). Missed: people against the sun on sports2d's roof,
+one half hidden behind a tree in mid-jump. Median cost: the detector 117 ms per photo (up to 3 windows for these
+tall or wide frames), then per person MediaPipe in their box 114 ms and the body 712 ms (regression, mesh, facing).
 """
 
 from __future__ import annotations
