@@ -31,7 +31,7 @@ from hkmr_studio.nets.probabilistic import pose6d_to_smpl
 class FlowFitConfig:
     """iterations: L-BFGS's (strong Wolfe line search); sigma_px: the Geman-McClure scale in crop pixels."""
 
-    iterations: int = 15
+    iterations: int = 10
     sigma_px: float = 100.0
     prior_weight: float = 5.0
     relative_tolerance: float = 1e-4
@@ -52,10 +52,11 @@ class FlowFitResult:
 
 
 class FlowPriorFit:
-    """Fits bodies to 2D keypoints in a flow's latent space; construct once per model and body, reuse per refit."""
+    """Fits bodies to 2D keypoints in a flow's latent space; construct once per model and body, reuse per refit.
+    The flow's weights are frozen (requires_grad off): the fit differentiates through it with respect to z only."""
 
     def __init__(self, body: BodyModel, flow: ConditionalPoseFlow, config: FlowFitConfig | None = None) -> None:
-        self.body, self.flow = body, flow
+        self.body, self.flow = body, flow.requires_grad_(False)
         self.config = config or FlowFitConfig()
         self.landmarks = BodyLandmarks(body)
 

@@ -107,18 +107,39 @@ class LULinear(nn.Module):
         self.upper = nn.Parameter(torch.zeros(dim, dim))
         self.log_diag = nn.Parameter(torch.zeros(dim))
         self.register_buffer("_strict_lower", torch.tril(torch.ones(dim, dim), -1), persistent=False)
+        self._cache: tuple[tuple, torch.Tensor, torch.Tensor] | None = None
+
+    def _weights(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """W (D, D) and, while no gradient flows to W, its inverse (computed in float64 and cached on the parameters'
+        storage and version, and on inference mode, whose tensors autograd refuses: sampling and refits call the inverse
+        many times with fixed weights)."""
+        params = (self.lower, self.upper, self.log_diag)
+        if torch.is_grad_enabled() and any(p.requires_grad for p in params):
+            return self._product(), None
+        key = (torch.is_inference_mode_enabled(), *((p.data_ptr(), p._version) for p in params))
+        if self._cache is None or self._cache[0] != key:
+            with torch.no_grad():
+                weight = self._product()
+                self._cache = (key, weight, torch.linalg.inv(weight.double()).to(weight.dtype))
+        return self._cache[1], self._cache[2]
 
     def _factors(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """L (unit lower triangular) and U (upper triangular, diagonal exp(s))."""
         eye = torch.eye(len(self.log_diag), device=self.log_diag.device)
-        lower = self.lower * self._strict_lower + eye
-        upper = self.upper * self._strict_lower.T + torch.diag(self.log_diag.exp())
-        return lower, upper
+        return (self.lower * self._strict_lower + eye,
+                self.upper * self._strict_lower.T + torch.diag(self.log_diag.exp()))
+
+    def _product(self) -> torch.Tensor:
+        lower, upper = self._factors()
+        return self.permutation @ lower @ upper
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        lower, upper = self._factors()
-        return x @ (self.permutation @ lower @ upper).T, self.log_diag.sum().expand(len(x))
+        return x @ self._weights()[0].T, self.log_diag.sum().expand(len(x))
 
     def inverse(self, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        inverse = self._weights()[1]
+        if inverse is not None:
+            return y @ inverse.T, -self.log_diag.sum().expand(len(y))
         lower, upper = self._factors()
         v = (y @ self.permutation).T  # P^-1 = P^T
         v = torch.linalg.solve_triangular(lower, v, upper=False, unitriangular=True)
