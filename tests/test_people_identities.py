@@ -52,3 +52,14 @@ def test_a_track_lost_longer_than_the_gap_is_forgotten():
     for _ in range(4):
         assert tracker.update([]) == []
     assert tracker.update([_person(100)]) == [1]
+
+
+def test_people_found_in_a_photo_become_sightings_with_their_box_and_visible_landmarks():
+    from hkmr_studio.pipeline.keypoints import NUM_LANDMARKS, Keypoints2D
+    from hkmr_studio.pipeline.people import FoundPerson
+
+    visibility = np.linspace(0.0, 1.0, NUM_LANDMARKS)
+    keypoints = Keypoints2D(np.ones((NUM_LANDMARKS, 2)), visibility, np.ones(NUM_LANDMARKS, bool), "mediapipe")
+    sighting = Sighting.of(FoundPerson((1.0, 2.0, 3.0, 4.0), "detected", keypoints))
+    assert sighting.box == (1.0, 2.0, 3.0, 4.0)
+    np.testing.assert_array_equal(sighting.visible, visibility >= 0.5)

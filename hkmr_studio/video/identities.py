@@ -5,6 +5,10 @@ before by the Hungarian assignment on a cost of box overlap and keypoint distanc
 is expected now (its last position moved on by its last velocity), so two people crossing keep their ids. A person not
 matched starts a new id, unless a track lost for at most MAX_GAP_FRAMES frames is near where that track was heading and
 of about its size: then the person who left and came back keeps their id.
+
+How it plugs into a video of several people (video.recover.recover_take follows one person today): per frame,
+`PeopleFinder.find` on the frame, then `update([Sighting.of(p) for p in people])`, and each id's frames become that
+person's take (one `video.recover.TakeRecorder` per id).
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from hkmr_studio.pipeline.detection import Box
-from hkmr_studio.pipeline.people import box_iou
+from hkmr_studio.pipeline.people import FoundPerson, box_iou
 
 #: Assignments dearer than this are not made (cost = 1 - IoU + keypoint distance in box heights).
 MAX_COST = 1.2
@@ -34,6 +38,11 @@ class Sighting:
     box: Box
     keypoints: np.ndarray | None = None
     visible: np.ndarray | None = None
+
+    @classmethod
+    def of(cls, person: FoundPerson) -> Sighting:
+        """A person as `pipeline.people.PeopleFinder.find` gives them: their box and 33 landmarks."""
+        return cls(person.box, person.keypoints.xy, person.keypoints.visible())
 
 
 @dataclass
