@@ -14,6 +14,7 @@ from hkmr_studio.settings import load_settings
 from hkmr_studio.video.smoothing import SmoothingSettings, resmooth_around, smooth_take
 from hkmr_studio.video.take import Take, TakeTrack
 from training.evaluation.motion_metrics import centred, error_mm, jitter_mm, lag_frames
+from training.evaluation.take_sources import SLOW_CORRELATION, drift
 
 FPS = 30.0
 FRAMES = 90
@@ -149,3 +150,9 @@ def test_a_saved_smoothing_strength_outside_0_to_1_falls_back_to_the_default_wit
     assert "smoothing_strength" in message
     path.write_text(json.dumps({"smoothing_strength": 0.25}))
     assert load_settings(path)[0].smoothing_strength == 0.25
+
+
+def test_the_synthetic_takes_drift_keeps_the_correlation_measured_on_real_video():
+    noise = drift((4000, 3), 60.0, torch.Generator().manual_seed(0)).double().numpy()
+    assert np.corrcoef(noise[1:].ravel(), noise[:-1].ravel())[0, 1] == pytest.approx(SLOW_CORRELATION, abs=0.02)
+    assert noise.std() == pytest.approx(1.0, abs=0.15)

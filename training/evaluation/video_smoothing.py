@@ -1,0 +1,174 @@
+"""`python -m training.evaluation.video_smoothing [--out runs/video_smoothing]`: jitter, lag and error of takes
+before and after temporal smoothing (hkmr_studio.video.smoothing), on synthetic takes of real motion capture and on
+the real multi-view benchmark (training.evaluation.take_sources), for each candidate method and strength. Prints
+markdown tables (training/data/VIDEO_SMOOTHING.md holds them) and writes video_smoothing.json.
+
+Candidates: the app's smoothing of the pose parameters (quaternions) and translation by a Gaussian-weighted local
+polynomial of degree 0, 1 or 2; and the same filter on the 2D keypoints and world landmarks before the network runs
+again ("keypoints"). Scores per take (training.evaluation.motion_metrics), then averaged over the takes of a set:
+  pose      the body's points relative to its root (synthetic: 24 joints, pelvis-centred; real: the 12 scored
+            landmarks, hip-centred, as the real benchmark scores them): jitter, lag and error against the truth
+  pelvis    synthetic only: the pelvis in the camera frame (translation and shape together): jitter and error
+The default strength is the one whose pose error exceeds each set's best by the least in sum (`chosen_strength`).
+Runs in about 10 minutes on 2 busy CPU cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from hkmr_studio.atomic import atomic_write_text
+from hkmr_studio.body.landmarks import BodyLandmarks
+from hkmr_studio.body.model import load_body_model
+from hkmr_studio.checkpoints import load_checkpoint
+from hkmr_studio.pipeline.keypoints import Keypoints2D
+from hkmr_studio.video.smoothing import SmoothingSettings, local_fit_weights, smooth_take, stretches, weighted_sum
+from hkmr_studio.video.take import TakeTrack
+from training.evaluation.motion_metrics import centred, error_mm, jitter_mm, lag_frames
+from training.evaluation.take_sources import HIPS, TruthTake, real_takes, regress_track, synthetic_takes
+from training.real.pseudo_truth import BODY_LANDMARKS
+
+STRENGTHS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+DEGREES = (0, 1, 2)
+DEFAULT_OUT = Path("runs/video_smoothing")
+#: The app's method (hkmr_studio.video.smoothing's default degree).
+APP_CANDIDATE = f"parameters, degree {SmoothingSettings().degree}"
+
+
+def body_points(truth_take: TruthTake, track: TakeTrack) -> np.ndarray:
+    """(T, P, 3) the track's points as its truth names them, relative to the body's root (module docstring), NaN
+    where the frame has no body."""
+    body = load_body_model()
+    found = truth_take.take.found
+    args = [torch.from_numpy(getattr(track, name)[found]).float() for name in ("global_orient", "body_pose", "betas")]
+    with torch.inference_mode():
+        if truth_take.points == "joints":
+            points = centred(body.joints_only(*args).double().numpy(), (0,))
+        else:
+            points = centred(BodyLandmarks(body)(*args).landmarks.double().numpy(), HIPS)[:, list(BODY_LANDMARKS)]
+    out = np.full((len(found), *points.shape[1:]), np.nan)
+    out[found] = points
+    return out
+
+
+def true_points(truth_take: TruthTake) -> np.ndarray:
+    """(T, P, 3) the truth relative to its root, the same points as `body_points`."""
+    if truth_take.points == "joints":
+        return centred(truth_take.truth, (0,))
+    return centred(truth_take.truth, HIPS)[:, list(BODY_LANDMARKS)]
+
+
+def pelvis(track: TakeTrack) -> np.ndarray:
+    """(T, 1, 3) the pelvis in the camera frame: rest_joints(betas)[0] + transl."""
+    with torch.inference_mode():
+        rest = load_body_model().rest_joints(torch.from_numpy(np.nan_to_num(track.betas)).float())[:, 0]
+    return (rest.double().numpy() + track.transl)[:, None]
+
+
+def scores(truth_take: TruthTake, track: TakeTrack) -> dict[str, float]:
+    """Pose jitter, lag and error (and pelvis jitter and error on synthetic takes) of `track` against the truth."""
+    predicted, truth = body_points(truth_take, track), true_points(truth_take)
+    out = {"pose_jitter": jitter_mm(predicted), "pose_lag": lag_frames(predicted, truth),
+           "pose_error": error_mm(predicted, truth), "truth_jitter": jitter_mm(truth)}
+    if truth_take.points == "joints":
+        out.update(pelvis_jitter=jitter_mm(pelvis(track)), pelvis_error=error_mm(pelvis(track),
+                                                                                  truth_take.truth[:, :1]))
+    return out
+
+
+def smoothed_keypoints(truth_take: TruthTake, settings: SmoothingSettings) -> list[Keypoints2D | None]:
+    """The take's keypoints (pixels and world landmarks) smoothed by the app's filter, stretch by stretch."""
+    keypoints = list(truth_take.keypoints)
+    times = truth_take.take.times
+    for stretch in stretches(times, truth_take.take.found, settings.max_gap_s):
+        index, weights = local_fit_weights(times[stretch], times[stretch], settings.sigma_s, settings.degree)
+        kept = [keypoints[i] for i in stretch]
+        xy = weighted_sum(index, weights, np.stack([kp.xy for kp in kept]))
+        world = weighted_sum(index, weights, np.stack([kp.world for kp in kept]))
+        for row, i in enumerate(stretch):
+            keypoints[i] = dataclasses.replace(keypoints[i], xy=xy[row], world=world[row])
+    return keypoints
+
+
+def candidate_track(truth_take: TruthTake, candidate: str, settings: SmoothingSettings, model: Any) -> TakeTrack:
+    """The track a candidate method gives for the take."""
+    if candidate == "keypoints" and settings.strength > 0:
+        take = truth_take.take
+        keypoints = smoothed_keypoints(truth_take, settings)
+        present = [kp for kp in keypoints if kp is not None]
+        fitted = regress_track(model, present, take.image_size, take.focal_length)
+        raw = TakeTrack(**{name: np.full_like(value, np.nan) for name, value in vars(take.raw).items()})
+        for name in vars(raw):
+            getattr(raw, name)[take.found] = getattr(fitted, name)
+        return raw
+    if candidate == "keypoints":
+        return truth_take.take.raw
+    return smooth_take(truth_take.take, settings).track
+
+
+def sweep(takes: list[TruthTake], model: Any) -> dict[str, dict[str, dict[str, float]]]:
+    """candidate -> strength -> mean scores over the takes."""
+    candidates = {f"parameters, degree {d}": d for d in DEGREES} | {"keypoints": 1}
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    for candidate, degree in candidates.items():
+        out[candidate] = {}
+        for strength in STRENGTHS:
+            settings = SmoothingSettings(strength=strength, degree=degree)
+            per_take = [scores(t, candidate_track(t, candidate.split(",")[0], settings, model)) for t in takes]
+            out[candidate][f"{strength:.1f}"] = {key: round(float(np.mean([s[key] for s in per_take])), 2)
+                                                 for key in per_take[0]}
+    return out
+
+
+def chosen_strength(results: dict[str, Any], candidate: str = APP_CANDIDATE) -> float:
+    """The strength whose pose error exceeds each set's best (for `candidate`) by the least in sum over the sets."""
+    sweeps = [results[name]["sweep"][candidate] for name in results]
+    excess = {strength: sum(rows[strength]["pose_error"] - min(r["pose_error"] for r in rows.values())
+                            for rows in sweeps) for strength in sweeps[0]}
+    return float(min(excess, key=excess.__getitem__))
+
+
+def table(results: dict[str, dict[str, dict[str, float]]], fps: float) -> str:
+    """A markdown table of the sweep."""
+    keys = list(next(iter(next(iter(results.values())).values())))
+    units = {"jitter": "mm/frame^2", "lag": "frames", "error": "mm"}
+    header = " | ".join(f"{k.replace('_', ' ')} ({units[k.split('_')[1]]})" for k in keys)
+    lines = [f"| candidate | strength | sigma (frames at {fps:g} fps) | {header} |",
+             "|---" * (len(keys) + 3) + "|"]
+    for candidate, rows in results.items():
+        for strength, row in rows.items():
+            sigma = SmoothingSettings(strength=float(strength)).sigma_s * fps
+            lines.append(f"| {candidate} | {strength} | {sigma:.1f} | " + " | ".join(f"{row[k]:.2f}" for k in keys)
+                         + " |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument("--model", default="hkmr")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(2)
+    model = load_checkpoint(args.model, "cpu")
+    results = {}
+    for name, takes in (("synthetic", synthetic_takes(model)), ("real", real_takes(model))):
+        results[name] = {"takes": [t.name for t in takes], "frames": int(sum(t.take.frame_count for t in takes)),
+                         "sweep": sweep(takes, model)}
+        print(f"\n## {name}: {len(takes)} takes, {results[name]['frames']} frames\n")
+        print(table(results[name]["sweep"], takes[0].take.fps))
+    strength = chosen_strength(results)
+    print(f"\nstrength with the least excess pose error over both sets ({APP_CANDIDATE}): {strength:.1f}")
+    args.out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(args.out / "video_smoothing.json", json.dumps(results, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
