@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import weakref
 
 from PySide6.QtCore import QObject, Signal
 from superqt.utils import GeneratorWorker
@@ -47,7 +48,7 @@ class LiveController(QObject):
         self._freezes = 0
         self._takes = 0
         self._videos = 0
-        self._frame_times: dict[int, float] = {}  # id(frame) -> seconds from the source's first frame
+        self._frame_times: dict[int, tuple[weakref.ref, float]] = {}  # id(frame) -> (frame, s from the first)
         self._recorder: TakeRecorder | None = None
         self._recorded: list[bytes] = []  # JPEG of each recorded frame
         self._recording_start = 0.0  # the first recorded frame's time from the source's first frame (s)
@@ -141,18 +142,18 @@ class LiveController(QObject):
         self._report()
 
     def _remember_time(self, frame: LoadedImage, time_s: float) -> None:
-        """Keep the frame's time for its analysis; frames dropped before a run forget theirs (a few are kept)."""
-        self._frame_times[id(frame)] = time_s
-        while len(self._frame_times) > 8:
-            del self._frame_times[next(iter(self._frame_times))]
+        """Keep the frame's time for its analysis, as long as the frame lives (dropped frames' times go)."""
+        self._frame_times = {key: kept for key, kept in self._frame_times.items() if kept[0]() is not None}
+        self._frame_times[id(frame)] = (weakref.ref(frame), time_s)
 
     def _on_analysed(self, document: Document) -> None:
         if document is not self._state.live_document:
             return
         self.frames_analysed += 1
         self._report()
-        time_s = self._frame_times.pop(id(document.analysis.image), None)
-        if self._recorder is not None and time_s is not None:
+        image = document.analysis.image
+        frame, time_s = self._frame_times.pop(id(image), (None, 0.0))
+        if self._recorder is not None and frame is not None and frame() is image:
             self._record(document, time_s)
 
     def _record(self, document: Document, time_s: float) -> None:
