@@ -1,6 +1,6 @@
 """Render a picture of the window with a recovered body (the README's docs/window.png).
 
-    xvfb-run -a python -m hkmr_studio.gui.screenshot docs/window.png [--model hkmr] [--image PHOTO] [--panel keypoints|inspector|occlusion]
+    xvfb-run -a python -m hkmr_studio.gui.screenshot docs/window.png [--model hkmr] [--image PHOTO] [--panel keypoints|inspector|occlusion|take]
 
 Uses a temporary settings folder, so the user's settings are neither read nor changed.
 """
@@ -14,6 +14,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 from PySide6.QtCore import QBuffer, QEventLoop, QIODevice, QPoint, QRect, QTimer
 from PySide6.QtGui import QImage, QPainter
 from PySide6.QtWidgets import QApplication
@@ -22,14 +23,18 @@ from hkmr_studio.atomic import atomic_write_bytes
 from hkmr_studio.body.kinematics import JOINT_INDEX
 from hkmr_studio.checkpoints import DEFAULT_MODEL
 from hkmr_studio.gui.app import display_problem
+from hkmr_studio.gui.capture import VideoSource
 from hkmr_studio.gui.qt_images import qimage_from_array
+from hkmr_studio.gui.state import Document
+from hkmr_studio.gui.testing import write_test_video
 from hkmr_studio.gui.window import MainWindow
 from hkmr_studio.pipeline.keypoints import MEDIAPIPE_LANDMARK_NAMES
 from hkmr_studio.resources import resources_dir
 from hkmr_studio.settings import CONFIG_DIR_ENV
 
 WAIT_MS = 180_000
-PANELS = ("window", "keypoints", "inspector", "occlusion")
+PANELS = ("window", "keypoints", "inspector", "occlusion", "take")
+TAKE_CLIP = {"frames": 150, "fps": 10.0, "width": 360}  # the take's clip: the photo drifting sideways, 15 s
 
 
 def window_picture(window: MainWindow) -> QImage:
@@ -49,6 +54,9 @@ def stage_panel(window: MainWindow, panel: str, done: Callable[[], None]) -> Non
     highlighted; the occlusion lab with the left elbow occluded, a degree sweep over the wrists and ankles, and a
     6 x 6 heatmap."""
     docks = window.analysis_docks
+    if panel == "take":
+        stage_take(window, done)
+        return
     if panel == "keypoints":
         document = window.state.current
         wrist = MEDIAPIPE_LANDMARK_NAMES.index("left_wrist")
@@ -76,6 +84,33 @@ def stage_panel(window: MainWindow, panel: str, done: Callable[[], None]) -> Non
     lab.swept.connect(lambda result: lab.sweep_grid(6) if result is lab.plot.curves else done())
     docks.docks[panel].show()
     lab.occlude_joint(JOINT_INDEX["left_elbow"])
+
+
+def stage_take(window: MainWindow, done: Callable[[], None]) -> None:
+    """Record a take of the open photo drifting sideways in a clip (Live ▸ Record), then show its middle frame on the
+    timeline with the left wrist dragged up and out (refitted, and smoothed again around that frame)."""
+    document = window.state.current
+    clip = write_test_video(Path(os.environ[CONFIG_DIR_ENV]) / "take.avi", document.path, **TAKE_CLIP)
+
+    def edit(take: Document) -> None:
+        session = take.session
+        middle = session.frame_count // 2
+        if take.analysis.request.pose is None or not np.allclose(take.analysis.result.best.transl,
+                                                                 session.pose(middle)["transl"]):
+            return  # not the middle frame's body yet
+        window.inference.analysed.disconnect(edit)
+        window.inference.analysed.connect(lambda d: done() if d.analysis.request.refit_from is not None else None)
+        wrist = MEDIAPIPE_LANDMARK_NAMES.index("left_wrist")
+        x, y = take.analysis.result.keypoints.xy[wrist]
+        height = take.image.original_size[1]
+        window.keypoint_editor.move(wrist, (x - 0.1 * height, y - 0.15 * height))
+
+    def recorded() -> None:
+        window.inference.analysed.connect(edit)
+        window.timeline.slider.setValue(window.state.current.session.frame_count // 2)
+
+    window.live.stopped.connect(recorded)
+    window.start_live_from(VideoSource(file=clip), record=True)
 
 
 def png_bytes(image: QImage) -> bytes:
