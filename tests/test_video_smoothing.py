@@ -156,3 +156,23 @@ def test_the_synthetic_takes_drift_keeps_the_correlation_measured_on_real_video(
     noise = drift((4000, 3), 60.0, torch.Generator().manual_seed(0)).double().numpy()
     assert np.corrcoef(noise[1:].ravel(), noise[:-1].ravel())[0, 1] == pytest.approx(SLOW_CORRELATION, abs=0.02)
     assert noise.std() == pytest.approx(1.0, abs=0.15)
+
+
+def test_at_irregular_frame_times_a_translation_quadratic_in_time_is_kept_exactly():
+    truth = _truth()
+    times = np.cumsum(np.random.default_rng(1).uniform(0.01, 0.06, FRAMES))  # 17-100 frames/s, varying
+    transl = np.stack([0.3 * times, 0.1 - 0.5 * times**2, 4.0 + 0.2 * times], axis=1)
+    raw = dataclasses.replace(truth, transl=transl)
+    take = dataclasses.replace(_take(truth), times=times, raw=raw, status=("ok",) * FRAMES)
+    np.testing.assert_allclose(smooth_take(take).smoothed.transl, transl, atol=1e-9)
+
+
+def test_a_lone_frame_between_long_gaps_keeps_its_own_body_and_a_take_without_bodies_stays_empty():
+    take = _take(_truth())
+    status = ["no_person"] * FRAMES
+    status[30] = "ok"
+    lone = smooth_take(dataclasses.replace(take, status=tuple(status))).smoothed
+    np.testing.assert_allclose(lone.body_pose[30], take.raw.body_pose[30], atol=1e-9)
+    np.testing.assert_allclose(lone.betas[0], take.raw.betas[30])
+    empty = smooth_take(dataclasses.replace(take, status=("no_person",) * FRAMES)).smoothed
+    assert np.isnan(empty.body_pose).all() and np.isnan(empty.transl).all()
