@@ -164,9 +164,15 @@ class Engine:
             detector = self.video_detector(request.video) if request.video else pipeline.detector
             _ = pipeline.body, pipeline.model  # load each now, so the next stage is the run alone
             yield "Refining with SMPLify…" if request.refine else "Recovering the body…"
-            result = pipeline.run(request.image, keypoints=request.keypoints, refine=request.refine,
-                                  focal_length=request.focal_length, focal_source=request.focal_source,
-                                  detector=detector, facing=not request.video)
+            threads = torch.get_num_threads()
+            if request.video:  # one body's tiny tensors: torch's thread hand-offs cost more than they save
+                torch.set_num_threads(1)
+            try:
+                result = pipeline.run(request.image, keypoints=request.keypoints, refine=request.refine,
+                                      focal_length=request.focal_length, focal_source=request.focal_source,
+                                      detector=detector, facing=not request.video)
+            finally:
+                torch.set_num_threads(threads)
         analysis = Analysis(request, result, pipeline.body.faces, self._chain_colors(pipeline),
                             timings=dict(result.timings))
         if result.best is None or request.video:

@@ -5,8 +5,8 @@ folds a keypoint correction of a frame back into the take, smoothing again aroun
 from __future__ import annotations
 
 from PySide6.QtCore import QObject, QRect, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QPainter, QPaintEvent
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtGui import QColor, QIcon, QPainter, QPaintEvent
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QStyle, QToolButton, QVBoxLayout, QWidget
 
 from hkmr_studio.gui.inference import InferenceController
 from hkmr_studio.gui.state import Document, Status, StudioState
@@ -47,7 +47,7 @@ class Timeline(QWidget):
         super().__init__(parent)
         self._session: TakeSession | None = None
         self.play_button = QToolButton()
-        self.play_button.setText("▶")
+        self.play_button.setIcon(self._icon(playing=False))
         self.play_button.setToolTip("Play or pause the take")
         self.play_button.setCheckable(True)
         self.play_button.toggled.connect(self._on_play_toggled)
@@ -101,6 +101,11 @@ class Timeline(QWidget):
         self.label.setText(f"frame {index + 1} / {session.frame_count} · {session.take.times[index]:.2f} s"
                            + ("" if status == "ok" else f" · {status.replace('_', ' ')}"))
 
+    def _icon(self, playing: bool) -> QIcon:
+        """The button's icon: pause while playing, else play (the style's own: no font needs the glyphs)."""
+        pixmap = QStyle.StandardPixmap.SP_MediaPause if playing else QStyle.StandardPixmap.SP_MediaPlay
+        return self.style().standardIcon(pixmap)
+
     def stop(self) -> None:
         self.play_button.setChecked(False)
 
@@ -108,7 +113,7 @@ class Timeline(QWidget):
         self.frame_chosen.emit(index)
 
     def _on_play_toggled(self, playing: bool) -> None:
-        self.play_button.setText("⏸" if playing else "▶")
+        self.play_button.setIcon(self._icon(playing))
         if not playing:
             self._player.stop()
             return

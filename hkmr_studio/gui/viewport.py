@@ -3,9 +3,10 @@
 Where there is a fit, `ViewOptions.body_shown` picks the fit, the regressor's body, or both (overlaid, or the
 regressor's to the left) in two colours; the fit can be coloured by each vertex's displacement from the regressor's.
 
-The view draws on a timer of its own, at most MAX_RENDER_HZ times a second and only when something changed and it is
-visible: live video changes the body faster than a software-rendered frame is worth on a 2-core machine, and every
-render holds the GUI thread."""
+The view draws on a timer of its own, at most MAX_RENDER_HZ times a second, only when something changed and it is
+visible, and with at least RENDER_SHARE of the GUI thread's time left for the rest: live video changes the body faster
+than a software-rendered frame is worth on a 2-core machine, and every render holds the GUI thread (25-100 ms with
+Mesa's llvmpipe under load)."""
 
 from __future__ import annotations
 
@@ -40,8 +41,10 @@ SIDE_BY_SIDE_GAP_M = 0.3
 #: keypoint drag's refit, keep the user's zoom and pan.
 REFRAME_SHIFT_M = 0.25
 DISPLACEMENT_CMAP = "viridis"
-#: The most renders per second: a render of the body costs ~10-40 ms on 2 CPU cores (Mesa's software OpenGL).
+#: The most renders per second, and the largest share of the GUI thread's time renders may take: after a render of
+#: t seconds the next waits at least t / RENDER_SHARE.
 MAX_RENDER_HZ = 12.0
+RENDER_SHARE = 0.3
 
 
 def displacement_mm(analysis: Analysis) -> np.ndarray | None:
@@ -75,6 +78,7 @@ class BodyViewport(QWidget):
         self._framed_center: np.ndarray | None = None  # (3,) Y-up centre of the body the camera was framed on
         self._stale = False  # the scene changed since the last render
         self._last_render = 0.0  # time.perf_counter() of the last render
+        self._render_interval = 1.0 / MAX_RENDER_HZ  # seconds from one render to the next, at least
         self.renders = 0  # renders done, for tests and benchmarks
         self._render_timer = QTimer(self)
         self._render_timer.setSingleShot(True)
@@ -138,7 +142,7 @@ class BodyViewport(QWidget):
         """Draw the scene's changes soon: at the next render slot (MAX_RENDER_HZ), once however often asked."""
         self._stale = True
         if not self._render_timer.isActive():
-            wait_s = self._last_render + 1.0 / MAX_RENDER_HZ - time.perf_counter()
+            wait_s = self._last_render + self._render_interval - time.perf_counter()
             self._render_timer.start(max(0, round(wait_s * 1000)))
 
     def _render_if_stale(self) -> None:
@@ -151,6 +155,7 @@ class BodyViewport(QWidget):
         self._last_render = time.perf_counter()
         self.renders += 1
         self.plotter.render()
+        self._render_interval = max(1.0 / MAX_RENDER_HZ, (time.perf_counter() - self._last_render) / RENDER_SHARE)
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
