@@ -176,3 +176,19 @@ def test_a_lone_frame_between_long_gaps_keeps_its_own_body_and_a_take_without_bo
     np.testing.assert_allclose(lone.betas[0], take.raw.betas[30])
     empty = smooth_take(dataclasses.replace(take, status=("no_person",) * FRAMES)).smoothed
     assert np.isnan(empty.body_pose).all() and np.isnan(empty.transl).all()
+
+
+def test_resmooth_around_a_frame_that_gains_a_body_and_joins_two_stretches_stays_in_reach_and_equals_a_full_smooth():
+    settings = SmoothingSettings(max_gap_s=2.5 / FPS)  # GAP's two missing frames split the take in two, one would not
+    take = smooth_take(_take(_truth()), settings)
+    status = list(take.status)
+    status[GAP[0]] = "ok"  # the user gives the first missing frame a body (of the take's shape): one frame is left
+    raw = take.raw.with_frame(GAP[0], betas=take.shape, **{name: getattr(take.raw, name)[GAP[0] - 1]
+                                                           for name in ("global_orient", "body_pose", "transl")})
+    edited = dataclasses.replace(take, raw=raw, status=tuple(status))
+    again = resmooth_around(edited, GAP[0], settings).smoothed
+    full = smooth_take(edited, settings).smoothed
+    changed = _changed_frames(take.smoothed, again)
+    assert (changed > GAP[1]).any() and np.abs(changed - GAP[0]).max() <= settings.reach_s * FPS
+    for name in ("global_orient", "body_pose", "transl"):
+        np.testing.assert_allclose(getattr(again, name), getattr(full, name), atol=1e-9)

@@ -91,9 +91,10 @@ def smooth_take(take: Take, settings: SmoothingSettings = SmoothingSettings(), b
 def resmooth_around(take: Take, index: int, settings: SmoothingSettings = SmoothingSettings(),
                     radius: int | None = None, body: BodyModel | None = None) -> Take:
     """After frame `index` of `take.raw` was changed (a refit), smooth again only the frames within `radius` frames
-    of it (None: every frame the edit reaches, `settings.reach_s`), keeping the take's shape; the other smoothed
-    frames are kept as they were, so with the default radius the result equals a full `smooth_take` with that shape.
-    A take not yet smoothed with these settings is smoothed in full."""
+    of it (None: every frame the edit reaches, those within `settings.reach_s`; a frame that gains or loses its body
+    and so joins or splits stretches reaches no farther, since what it changes lies beyond it), keeping the take's
+    shape; the other smoothed frames are kept as they were, so with the default radius the result equals a full
+    `smooth_take` with that shape. A take not yet smoothed with these settings is smoothed in full."""
     if not 0 <= index < take.frame_count:
         raise IndexError(f"frame {index} is outside the take's {take.frame_count} frames")
     if take.smoothed is None or take.smoothing != settings.as_dict():
