@@ -163,6 +163,21 @@ def continuous_quaternions(quaternions: np.ndarray) -> np.ndarray:
     return quaternions * flips[..., None]
 
 
+def stretch_signals(raw: TakeTrack, stretch: np.ndarray, shape: np.ndarray,
+                    body: BodyModel | None) -> tuple[np.ndarray, np.ndarray]:
+    """What is smoothed over the frames `stretch` of `raw`: (S, 24, 4) sign-continuous joint quaternions (global
+    orientation first) and (S, 3) translations moved to keep each pelvis in place under the take's `shape`."""
+    pose = np.concatenate([raw.global_orient[stretch], raw.body_pose[stretch]], axis=1).reshape(-1, _JOINTS, 3)
+    quaternions = continuous_quaternions(axis_angle_to_quaternion(torch.from_numpy(pose)).numpy())
+    return quaternions, raw.transl[stretch] + _pelvis_shift(raw.betas[stretch], shape, body)
+
+
+def pose_from_quaternions(quaternions: np.ndarray) -> np.ndarray:
+    """(N, 24, 4) filtered, not necessarily unit, quaternions -> (N, 72) axis-angle pose, global orientation first."""
+    unit = quaternions / np.linalg.norm(quaternions, axis=-1, keepdims=True)
+    return quaternion_to_axis_angle(torch.from_numpy(unit)).numpy().reshape(len(quaternions), -1)
+
+
 def _smoothed_rows(take: Take, shape: np.ndarray, settings: SmoothingSettings, body: BodyModel | None,
                    rows: np.ndarray) -> dict[str, np.ndarray]:
     """Smoothed global_orient (R, 3), body_pose (R, 69) and transl (R, 3) at `rows` (NaN where no body)."""
@@ -183,13 +198,9 @@ def _smoothed_rows(take: Take, shape: np.ndarray, settings: SmoothingSettings, b
         reached |= np.abs(take.times[stretch] - take.times[at[-1]]) <= settings.reach_s
         reached |= (take.times[stretch] >= take.times[at[0]]) & (take.times[stretch] <= take.times[at[-1]])
         stretch = stretch[reached]
-        pose = np.concatenate([raw.global_orient[stretch], raw.body_pose[stretch]], axis=1).reshape(-1, _JOINTS, 3)
-        quaternions = continuous_quaternions(axis_angle_to_quaternion(torch.from_numpy(pose)).numpy())
-        transl = raw.transl[stretch] + _pelvis_shift(raw.betas[stretch], shape, body)
+        quaternions, transl = stretch_signals(raw, stretch, shape, body)
         index, weights = local_fit_weights(take.times[stretch], take.times[at], settings.sigma_s, settings.degree)
-        fitted_q = weighted_sum(index, weights, quaternions)
-        fitted_q /= np.linalg.norm(fitted_q, axis=-1, keepdims=True)
-        fitted_pose = quaternion_to_axis_angle(torch.from_numpy(fitted_q)).numpy().reshape(len(at), -1)
+        fitted_pose = pose_from_quaternions(weighted_sum(index, weights, quaternions))
         target = position[at]
         out["global_orient"][target], out["body_pose"][target] = fitted_pose[:, :3], fitted_pose[:, 3:]
         out["transl"][target] = weighted_sum(index, weights, transl)

@@ -4,8 +4,9 @@ the real multi-view benchmark (training.evaluation.take_sources), for each candi
 markdown tables (training/data/VIDEO_SMOOTHING.md holds them) and writes video_smoothing.json.
 
 Candidates: the app's smoothing of the pose parameters (quaternions) and translation by a Gaussian-weighted local
-polynomial of degree 0, 1 or 2; and the same filter on the 2D keypoints and world landmarks before the network runs
-again ("keypoints"). Scores per take (training.evaluation.motion_metrics), then averaged over the takes of a set:
+polynomial of degree 0, 1 or 2; the same filter on the 2D keypoints and world landmarks before the network runs
+again ("keypoints"); and a causal One Euro filter on the same quaternions and translation, whose time constant at rest
+is the app's sigma. Scores per take (training.evaluation.motion_metrics), then averaged over the takes of a set:
   pose      the body's points relative to its root (synthetic: 24 joints, pelvis-centred; real: the 12 scored
             landmarks, hip-centred, as the real benchmark scores them): jitter, lag and error against the truth
   pelvis    synthetic only: the pelvis in the camera frame (translation and shape together): jitter and error
@@ -18,6 +19,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +31,16 @@ from hkmr_studio.body.landmarks import BodyLandmarks
 from hkmr_studio.body.model import load_body_model
 from hkmr_studio.checkpoints import load_checkpoint
 from hkmr_studio.pipeline.keypoints import Keypoints2D
-from hkmr_studio.video.smoothing import SmoothingSettings, local_fit_weights, smooth_take, stretches, weighted_sum
+from hkmr_studio.video.smoothing import (
+    SmoothingSettings,
+    local_fit_weights,
+    pose_from_quaternions,
+    robust_shape,
+    smooth_take,
+    stretch_signals,
+    stretches,
+    weighted_sum,
+)
 from hkmr_studio.video.take import TakeTrack
 from training.evaluation.motion_metrics import centred, error_mm, jitter_mm, lag_frames
 from training.evaluation.take_sources import HIPS, TruthTake, real_takes, regress_track, synthetic_takes
@@ -37,6 +48,9 @@ from training.real.pseudo_truth import BODY_LANDMARKS
 
 STRENGTHS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 DEGREES = (0, 1, 2)
+#: One Euro candidates: speed coefficients (per unit/s of a quaternion component or metre) and the speed's cutoff.
+ONE_EURO_BETAS = (0.0, 1.0)
+ONE_EURO_SPEED_CUTOFF_HZ = 1.0
 DEFAULT_OUT = Path("runs/video_smoothing")
 #: The app's method (hkmr_studio.video.smoothing's default degree).
 APP_CANDIDATE = f"parameters, degree {SmoothingSettings().degree}"
@@ -97,31 +111,71 @@ def smoothed_keypoints(truth_take: TruthTake, settings: SmoothingSettings) -> li
     return keypoints
 
 
-def candidate_track(truth_take: TruthTake, candidate: str, settings: SmoothingSettings, model: Any) -> TakeTrack:
-    """The track a candidate method gives for the take."""
-    if candidate == "keypoints" and settings.strength > 0:
-        take = truth_take.take
-        keypoints = smoothed_keypoints(truth_take, settings)
-        present = [kp for kp in keypoints if kp is not None]
-        fitted = regress_track(model, present, take.image_size, take.focal_length)
-        raw = TakeTrack(**{name: np.full_like(value, np.nan) for name, value in vars(take.raw).items()})
-        for name in vars(raw):
-            getattr(raw, name)[take.found] = getattr(fitted, name)
-        return raw
-    if candidate == "keypoints":
-        return truth_take.take.raw
-    return smooth_take(truth_take.take, settings).track
+def keypoint_track(truth_take: TruthTake, settings: SmoothingSettings, model: Any) -> TakeTrack:
+    """The network's bodies for the take's keypoints smoothed by the app's filter (the raw track at strength 0)."""
+    take = truth_take.take
+    if settings.strength == 0:
+        return take.raw
+    present = [kp for kp in smoothed_keypoints(truth_take, settings) if kp is not None]
+    fitted = regress_track(model, present, take.image_size, take.focal_length)
+    track = TakeTrack.empty(take.frame_count)
+    for name in vars(track):
+        getattr(track, name)[take.found] = getattr(fitted, name)
+    return track
+
+
+def one_euro(values: np.ndarray, times: np.ndarray, min_cutoff_hz: float, beta: float) -> np.ndarray:
+    """The One Euro filter (Casiez et al. 2012), causal, along axis 0 of (S, ...) values at (S,) times: a first-order
+    low-pass whose cutoff rises from `min_cutoff_hz` by `beta` times each channel's smoothed speed (units/s)."""
+    def alpha(cutoff: np.ndarray | float, dt: float) -> np.ndarray | float:
+        return 1.0 / (1.0 + 1.0 / (2.0 * np.pi * cutoff * dt))
+
+    out = np.empty_like(values)
+    out[0] = values[0]
+    speed = np.zeros_like(values[0])
+    for t in range(1, len(values)):
+        dt = max(float(times[t] - times[t - 1]), 1e-6)
+        speed = speed + alpha(ONE_EURO_SPEED_CUTOFF_HZ, dt) * ((values[t] - out[t - 1]) / dt - speed)
+        out[t] = out[t - 1] + alpha(min_cutoff_hz + beta * np.abs(speed), dt) * (values[t] - out[t - 1])
+    return out
+
+
+def one_euro_track(truth_take: TruthTake, settings: SmoothingSettings, beta: float) -> TakeTrack:
+    """The take's one shape with pose (quaternions) and translation through a One Euro filter whose time constant
+    at rest is the app's sigma for the same strength (the raw track at strength 0)."""
+    take = truth_take.take
+    if settings.strength == 0:
+        return take.raw
+    shape = robust_shape(take)
+    track = TakeTrack.empty(take.frame_count)
+    for stretch in stretches(take.times, take.found, settings.max_gap_s):
+        quaternions, transl = stretch_signals(take.raw, stretch, shape, None)
+        cutoff = 1.0 / (2.0 * np.pi * settings.sigma_s)
+        pose = pose_from_quaternions(one_euro(quaternions, take.times[stretch], cutoff, beta))
+        track.global_orient[stretch], track.body_pose[stretch] = pose[:, :3], pose[:, 3:]
+        track.transl[stretch] = one_euro(transl, take.times[stretch], cutoff, beta)
+    track.betas[:] = shape
+    return track
+
+
+def candidate_tracks() -> dict[str, Callable[[TruthTake, float, Any], TakeTrack]]:
+    """Candidate name -> the track it gives for a take at a strength (with the network at hand)."""
+    out: dict[str, Callable[[TruthTake, float, Any], TakeTrack]] = {
+        f"parameters, degree {d}": lambda t, s, m, d=d: smooth_take(t.take, SmoothingSettings(s, degree=d)).track
+        for d in DEGREES}
+    out["keypoints"] = lambda t, s, m: keypoint_track(t, SmoothingSettings(s, degree=1), m)
+    for beta in ONE_EURO_BETAS:
+        out[f"One Euro (causal), beta {beta:g}"] = lambda t, s, m, b=beta: one_euro_track(t, SmoothingSettings(s), b)
+    return out
 
 
 def sweep(takes: list[TruthTake], model: Any) -> dict[str, dict[str, dict[str, float]]]:
     """candidate -> strength -> mean scores over the takes."""
-    candidates = {f"parameters, degree {d}": d for d in DEGREES} | {"keypoints": 1}
     out: dict[str, dict[str, dict[str, float]]] = {}
-    for candidate, degree in candidates.items():
+    for candidate, track_of in candidate_tracks().items():
         out[candidate] = {}
         for strength in STRENGTHS:
-            settings = SmoothingSettings(strength=strength, degree=degree)
-            per_take = [scores(t, candidate_track(t, candidate.split(",")[0], settings, model)) for t in takes]
+            per_take = [scores(t, track_of(t, strength, model)) for t in takes]
             out[candidate][f"{strength:.1f}"] = {key: round(float(np.mean([s[key] for s in per_take])), 2)
                                                  for key in per_take[0]}
     return out
