@@ -1,4 +1,6 @@
-"""Exports from the window, written off the GUI thread (FBX goes through Blender and takes seconds)."""
+"""Exports from the window, written off the GUI thread (FBX goes through Blender and takes seconds). In a photo of
+several people the body exported is the selected person's, or everyone's: one file per person and format, named
+stem_p0, stem_p1, ... like `hkmr-studio infer`'s; parameter files list the photo's people (`params.people_section`)."""
 
 from __future__ import annotations
 
@@ -7,13 +9,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 from superqt.utils import FunctionWorker
 
 from hkmr_studio.body.model import BodyModel, load_body_model
-from hkmr_studio.export.files import write_export
+from hkmr_studio.export.files import export_file_name, write_export
+from hkmr_studio.export.params import people_section
 from hkmr_studio.gui.analysis import explain_error, is_bug
+from hkmr_studio.gui.people import person_label
 from hkmr_studio.gui.state import Document, Level, StudioState
 from hkmr_studio.gui.take_document import TakeDocument
 from hkmr_studio.gui.take_export import write_take_file
@@ -32,10 +37,15 @@ class ExportReport:
 
 
 def write_exports(targets: list[tuple[Path, str]], result: PipelineResult, body: BodyModel,
-                  which: str = "best") -> ExportReport:
-    """Write each (path, format) of the `which` body ("regression", "fit" or "best"); one failure does not stop the
-    others."""
-    return write_each(targets, lambda path, fmt: write_export(path, fmt, result, body, which))
+                  which: str = "best", people: dict[str, Any] | None = None) -> ExportReport:
+    """Write each (path, format) of the `which` body ("regression", "fit" or "best"), parameter files listing
+    `people` (`people_section`) when given; one failure does not stop the others."""
+    return write_each(targets, lambda path, fmt: write_export(path, fmt, result, body, which, people))
+
+
+def people_of(document: Document, index: int) -> dict[str, Any] | None:
+    """The parameter files' `people_section` for person `index` of `document`; None for a document without people."""
+    return people_section([p.found for p in document.people], index) if document.people else None
 
 
 def write_each(targets: list[tuple[Path, str]], write: Callable[[Path, str], Path]) -> ExportReport:
@@ -49,6 +59,13 @@ def write_each(targets: list[tuple[Path, str]], write: Callable[[Path, str], Pat
                     exc_info=exc if is_bug(exc) else None)
             report.failures.append(f"{path.name}: {explain_error(exc)}")
     return report
+
+
+def _write_person(jobs: dict[Path, tuple[PipelineResult, dict[str, Any] | None]], body: BodyModel, path: Path,
+                  fmt: str) -> Path:
+    """Write the best body of the person whose file `path` is (`jobs`: path -> their result and people section)."""
+    result, people = jobs[path]
+    return write_export(path, fmt, result, body, "best", people)
 
 
 class ExportController(QObject):
@@ -70,7 +87,25 @@ class ExportController(QObject):
             self._state.notify(Level.INFO, "There is no recovered body to export yet: open a photo of a person first.")
             return False
         body = load_body_model(analysis.request.body_path)  # cached: the one the analysis was made with
-        self._start(FunctionWorker(write_exports, targets, analysis.result, body, which), targets)
+        people = people_of(document, document.person)
+        self._start(FunctionWorker(write_exports, targets, analysis.result, body, which, people), targets)
+        return True
+
+    def export_people(self, document: Document | None, folder: Path, formats: list[str]) -> bool:
+        """Start writing every person of `document` with a body in each of `formats` into `folder`, one file per
+        person and format (stem_p0.obj, stem_p1.obj, ...); False (with a message) when nobody has a body."""
+        people = [(i, p) for i, p in enumerate(document.people) if p.analysis.result.found] if document else []
+        if not people:
+            self._state.notify(Level.INFO, "There is no recovered body to export yet: open a photo of people first.")
+            return False
+        targets, jobs = [], {}
+        for index, person in people:
+            for fmt in formats:
+                path = folder / export_file_name(f"{document.stem}_{person_label(index)}", fmt)
+                targets.append((path, fmt))
+                jobs[path] = (person.analysis.result, people_of(document, index))
+        body = load_body_model(document.analysis.request.body_path)  # cached: the one the analyses were made with
+        self._start(FunctionWorker(write_each, targets, partial(_write_person, jobs, body)), targets)
         return True
 
     def export_take(self, document: TakeDocument, targets: list[tuple[Path, str]]) -> None:

@@ -1,7 +1,8 @@
 """The photo with the recovered body over it (mesh layer, skeleton, keypoints), zoomed with the wheel, panned by
 dragging. Each keypoint is its own item that knows its landmark number: dragging one, or its right-click menu (not
 visible, pinned), reports an edit through the view's signals. Where there is a fit, the regressor's body can be shown
-instead of it or with it, in its own colour (`ViewOptions.body_shown`)."""
+instead of it or with it, in its own colour (`ViewOptions.body_shown`). In a photo of several people the others are
+drawn dim with every person's box and label (`PeopleOverlay`); a click on one reports it (`person_clicked`)."""
 
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from hkmr_studio.body import kinematics
+from hkmr_studio.gui.people_overlay import PeopleOverlay
 from hkmr_studio.gui.qt_images import array_from_qimage, qimage_from_array
 from hkmr_studio.gui.state import Document, StudioState
 from hkmr_studio.pipeline.images import LoadedImage
@@ -41,6 +43,7 @@ from hkmr_studio.render.overlay import REGRESSION_COLOR_RGB
 KEYPOINT_RADIUS_PX = 5
 BONE_WIDTH_PX = 3
 ZOOM_STEP = 1.25
+CLICK_SLOP_PX = 4  # a press and release this close (screen pixels) are a click, not a pan
 _SEEN_FILL = QColor(255, 255, 255)
 _SEEN_OUTLINE = QColor(20, 20, 20)
 _UNSEEN_OUTLINE = QColor(255, 170, 0)
@@ -87,6 +90,7 @@ class ImageView(QGraphicsView):
     keypoint_moved = Signal(int, float, float)  # a drag ended: index, x, y
     keypoint_visible_set = Signal(int, bool)
     keypoint_pinned_set = Signal(int, bool)
+    person_clicked = Signal(int)  # the index of a person not selected that was clicked (not dragged)
 
     def __init__(self, state: StudioState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -110,7 +114,9 @@ class ImageView(QGraphicsView):
         for item in (self.photo_item, self.regression_item, self.mesh_item, self.regression_skeleton_layer,
                      self.skeleton_layer, self.keypoint_layer):
             self.scene().addItem(item)
+        self.people_overlay = PeopleOverlay(self.scene())
         self._dragged: KeypointItem | None = None
+        self._pressed_at: QPointF | None = None  # where the left button went down, to tell a click from a pan
         self._document: Document | None = None
         self._image: LoadedImage | None = None
         self._fitted = True  # keep fitting the photo to the window until the user zooms
@@ -159,6 +165,7 @@ class ImageView(QGraphicsView):
             self._draw_keypoints(edits.current.keypoints, edits.current.pinned)
         else:
             self._draw_keypoints(result.keypoints if result is not None else None)
+        self.people_overlay.show(document)
         self._apply_view_options()
         if self._fitted:
             self.fit()
@@ -216,6 +223,7 @@ class ImageView(QGraphicsView):
         self.skeleton_layer.setVisible(view.show_skeleton and fit_shown)
         self.regression_skeleton_layer.setVisible(view.show_skeleton and regression_shown)
         self.keypoint_layer.setVisible(view.show_keypoints)
+        self.people_overlay.set_mesh_visible(view.show_mesh)
 
     # --- editing keypoints --------------------------------------------------------------------------------------
 
@@ -225,8 +233,10 @@ class ImageView(QGraphicsView):
         return next((i for i in self.items(event.pos()) if isinstance(i, KeypointItem)), None)
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
-        item = self._keypoint_at(event) if event.button() == Qt.MouseButton.LeftButton else None
+        left = event.button() == Qt.MouseButton.LeftButton
+        item = self._keypoint_at(event) if left else None
         if item is None:
+            self._pressed_at = event.position() if left else None
             super().mousePressEvent(event)  # pans the photo
             return
         self._dragged = item
@@ -237,15 +247,27 @@ class ImageView(QGraphicsView):
         if self._dragged is None:
             super().mouseMoveEvent(event)
             return
-        self._dragged.setPos(self._inside_photo(self.mapToScene(event.pos())))
+        self._dragged.setPos(self.inside_photo(self.mapToScene(event.pos())))
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         if self._dragged is None:
             super().mouseReleaseEvent(event)
+            self._report_click(event)
             return
         item, self._dragged = self._dragged, None
         self.viewport().unsetCursor()
         self.keypoint_moved.emit(item.index, item.pos().x(), item.pos().y())
+
+    def _report_click(self, event: QMouseEvent) -> None:
+        """Emit person_clicked when the left button came up where it went down on a person not selected."""
+        pressed, self._pressed_at = self._pressed_at, None
+        if pressed is None or event.button() != Qt.MouseButton.LeftButton:
+            return
+        if (event.position() - pressed).manhattanLength() > CLICK_SLOP_PX:
+            return
+        index = self.people_overlay.person_at(self.mapToScene(event.position().toPoint()))
+        if index is not None and index != self._document.person:
+            self.person_clicked.emit(index)
 
     def contextMenuEvent(self, event: QContextMenuEvent) -> None:
         item = self._keypoint_at(event)
@@ -266,7 +288,8 @@ class ImageView(QGraphicsView):
         pinned.toggled.connect(lambda on: self.keypoint_pinned_set.emit(item.index, on))
         menu.exec(event.globalPos())
 
-    def _inside_photo(self, point: QPointF) -> QPointF:
+    def inside_photo(self, point: QPointF) -> QPointF:
+        """`point` (scene = photo pixels) moved onto the photo's nearest edge when it lies outside."""
         rect = self.scene().sceneRect()
         return QPointF(min(max(point.x(), rect.left()), rect.right()), min(max(point.y(), rect.top()), rect.bottom()))
 

@@ -2,6 +2,8 @@
 
 A new request replaces a waiting one (live frames are dropped, never queued) and, unless it asks otherwise, stops
 the running one at its next stage. Results, errors and progress come back as state changes and messages.
+A fresh analysis of a photo finds everyone in it (`people.PeopleEngine`); refits, flips and refinements act on the
+selected person.
 """
 
 from __future__ import annotations
@@ -18,9 +20,11 @@ from superqt.utils import FunctionWorker, GeneratorWorker
 from hkmr_studio.fitting.smplify import warm_up_lbfgs
 from hkmr_studio.gui.analysis import Analysis, Engine, Request, explain_error, is_bug
 from hkmr_studio.gui.keypoint_edits import KeypointState
+from hkmr_studio.gui.people import PeopleAnalysis, PeopleEngine, PeopleRequest, from_left, largest
 from hkmr_studio.gui.state import Document, Level, Status, StudioState
 from hkmr_studio.gui.workers import SerialWorkers, WorkerError, reporting
 from hkmr_studio.pipeline.core import PipelineResult
+from hkmr_studio.pipeline.detection import Box
 from hkmr_studio.pipeline.images import LoadedImage
 from hkmr_studio.pipeline.keypoints import Keypoints2D
 
@@ -51,9 +55,10 @@ class InferenceController(QObject):
         super().__init__(parent)
         self._state = state
         self._engine = Engine()
+        self._people = PeopleEngine(self._engine)
         self._workers = SerialWorkers(self)
         self._running: tuple[Document, GeneratorWorker] | None = None
-        self._waiting: tuple[Document, Request] | None = None
+        self._waiting: tuple[Document, Request | PeopleRequest] | None = None
         self._dropped: GeneratorWorker | None = None  # running, but its result is no longer wanted
         self._fitting_warmed = False
         self._closed = False
@@ -70,7 +75,8 @@ class InferenceController(QObject):
         """Run the pipeline on `image` (default: the document's) for `document`, with its camera's focal length and
         the keypoints the user gave it when there are (else detected ones); refine reuses its analysis's keypoints.
         `pose`: show these camera-frame parameters with `keypoints` instead (a take's or a live frame's body);
-        `video`: the image is a frame of live video number `video` (`Request.video`)."""
+        `video`: the image is a frame of live video number `video` (`Request.video`). Otherwise, unless refining,
+        everyone in the photo is found and gets a body (the person given by keypoints, when there are)."""
         choices = self._state.choices
         keypoints = keypoints or document.given_keypoints
         if refine and document.analysis is not None:
@@ -78,7 +84,25 @@ class InferenceController(QObject):
         request = Request(image or document.image, choices.model, choices.device, choices.body_path, refine,
                           keypoints, focal_length=document.focal_length, focal_source=document.focal_source,
                           pose=pose, video=video)
-        self._submit(document, request, stop_running)
+        people = pose is None and not video and not refine and document is not self._state.live_document
+        self._submit(document, PeopleRequest(request) if people else request, stop_running)
+
+    def add_person(self, document: Document, box: Box) -> None:
+        """Find the person in `box` (x, y, w, h pixels of the document's photo), whom detection missed, and add them
+        to the document's people, selected."""
+        request = Request(document.shown_image, self._state.choices.model, self._state.choices.device,
+                          self._state.choices.body_path, focal_length=document.focal_length,
+                          focal_source=document.focal_source)
+        self._submit(document, PeopleRequest(request, (box,), add=True), stop_running=False)
+
+    def select_person(self, document: Document, index: int) -> None:
+        """Show person `index` of `document`; a refit of the person shown before is dropped (their body stays as
+        it was before that edit)."""
+        if index == document.person or not 0 <= index < len(document.people):
+            return
+        self._drop(document)
+        self._state.select_person(document, index)
+        self._state.update(document, status=_status(document.analysis.result))
 
     def refit(self, document: Document, base: Analysis, edit: KeypointState) -> None:
         """Refit `base`'s body to the edited keypoints in the background. The latest edit wins: a running job
@@ -97,14 +121,18 @@ class InferenceController(QObject):
     def restore(self, document: Document, analysis: Analysis) -> None:
         """Show `analysis` again (made earlier: the unedited body after undo or reset). What runs or waits for
         `document` is dropped, so a refit of an older edit cannot replace it."""
+        self._drop(document)
+        self._state.update(document, analysis=analysis, status=Status.DONE)
+
+    def _drop(self, document: Document) -> None:
+        """Forget what waits for `document` and stop what runs for it, its result unwanted."""
         if self._waiting is not None and self._waiting[0] is document:
             self._waiting = None
         if self._running is not None and self._running[0] is document:
             self._dropped = self._running[1]
             self._dropped.quit()
-        self._state.update(document, analysis=analysis, status=Status.DONE)
 
-    def _submit(self, document: Document, request: Request, stop_running: bool) -> None:
+    def _submit(self, document: Document, request: Request | PeopleRequest, stop_running: bool) -> None:
         if self._closed:
             return
         if self._running is None:
@@ -143,11 +171,12 @@ class InferenceController(QObject):
         self._workers.wait()
         self._state.set_busy(False)
 
-    def _start(self, document: Document, request: Request) -> None:
-        worker = GeneratorWorker(reporting(self._engine.analyse), request)
+    def _start(self, document: Document, request: Request | PeopleRequest) -> None:
+        people = isinstance(request, PeopleRequest)
+        worker = GeneratorWorker(reporting(self._people.analyse if people else self._engine.analyse), request)
         worker.yielded.connect(self._on_progress)
-        worker.returned.connect(partial(self._on_returned, document))
-        worker.errored.connect(partial(self._on_errored, document, request))
+        worker.returned.connect(partial(self._on_people if people else self._on_returned, document))
+        worker.errored.connect(partial(self._on_errored, document, request.request if people else request))
         worker.finished.connect(partial(self._on_finished, document))
         self._running = (document, worker)
         self._state.update(document, status=Status.RUNNING)
@@ -171,6 +200,30 @@ class InferenceController(QObject):
             self._state.notify(Level.ERROR if result.refused else Level.WARNING, result.message, document.name)
         self._state.update(document, analysis=analysis, status=_status(result),
                            message="" if result.found else result.message)
+        self.analysed.emit(document)
+
+    def _on_people(self, document: Document, found: PeopleAnalysis) -> None:
+        """Store the people of a finished people run: all of them (the largest selected), or, for a box the user
+        drew, the person in it added to those there were (and selected)."""
+        if self._closed or not self._is_open(document) or self._running[1] is self._dropped:
+            return
+        if found.message:
+            self._state.notify(Level.WARNING, found.message, document.name)
+        if found.nobody is not None:
+            self._state.set_people(document, [], 0)
+            self._on_returned(document, found.nobody)
+            return
+        if not found.people:  # nobody in the user's box: the people shown stay
+            return
+        people = from_left(document.people + found.people) if found.request.add else found.people
+        selected = people.index(found.people[0]) if found.request.add else largest(people)
+        for text in dict.fromkeys(m for p in found.people for m in p.analysis.result.messages):  # each note once
+            self._state.notify(Level.WARNING, text, document.name)
+        self._state.set_people(document, people, selected)
+        result = document.analysis.result
+        if not result.found:
+            self._state.notify(Level.ERROR if result.refused else Level.WARNING, result.message, document.name)
+        self._state.update(document, status=_status(result), message="" if result.found else result.message)
         self.analysed.emit(document)
 
     def _on_errored(self, document: Document, request: Request, exc: Exception) -> None:

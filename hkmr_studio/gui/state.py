@@ -7,7 +7,7 @@ state directly, without a window. All changes happen on the GUI thread (workers 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 
@@ -15,6 +15,7 @@ from psygnal import Signal, evented
 
 from hkmr_studio.gui.analysis import Analysis
 from hkmr_studio.gui.keypoint_edits import KeypointEdits
+from hkmr_studio.gui.people import Person, person_label
 from hkmr_studio.pipeline.images import LoadedImage
 from hkmr_studio.pipeline.keypoints import Keypoints2D
 
@@ -55,7 +56,9 @@ class Document:
     user's keypoint edits since the latest run that was not a refit (None before the first edit). `given_keypoints`:
     keypoints the user opened from a file (pixels of `image`), used instead of detection (None: detect).
     `focal_length`: the camera's, in pixels of `image` (None: assume the image diagonal), and `focal_source` where it
-    came from (`pipeline.core.FOCAL_SOURCES`: assumed, given by the user, or the photo's EXIF)."""
+    came from (`pipeline.core.FOCAL_SOURCES`: assumed, given by the user, or the photo's EXIF). `people`: everyone
+    found in the photo, numbered from the left, and `person` the index of the selected one: `analysis` and
+    `keypoint_edits` are that person's (empty for live video and takes, which show one body)."""
 
     name: str
     image: LoadedImage
@@ -66,6 +69,12 @@ class Document:
     given_keypoints: Keypoints2D | None = None
     focal_length: float | None = None
     focal_source: str = "assumed"
+    people: list[Person] = field(default_factory=list)
+    person: int = 0
+
+    @property
+    def selected_person(self) -> Person | None:
+        return self.people[self.person] if 0 <= self.person < len(self.people) else None
 
     @property
     def path(self) -> Path | None:
@@ -82,6 +91,12 @@ class Document:
         if self.path is not None:
             return self.path.stem
         return re.sub(r"[^A-Za-z0-9_-]+", "_", self.name).strip("_").lower() or "body"
+
+    @property
+    def person_stem(self) -> str:
+        """The stem for exports of the selected person: `stem`, then the person's label when the photo shows several
+        (stem_p0, stem_p1, ..., as `hkmr-studio infer` names them)."""
+        return self.stem if len(self.people) < 2 else f"{self.stem}_{person_label(self.person)}"
 
 
 @evented
@@ -166,11 +181,33 @@ class StudioState:
             document.image = image
         if analysis is not None:
             document.analysis = analysis
+            if document.selected_person is not None:  # a refit, flip or refinement of the selected person
+                document.selected_person.analysis = analysis
         if status is not None:
             document.status = status
         if message is not None:
             document.message = message
         self.document_changed.emit(document)
+
+    def set_people(self, document: Document, people: list[Person], selected: int) -> None:
+        """Give `document` these people (numbered from the left) and show person `selected` (its analysis and
+        keypoint edits); without people, the document forgets those it had (its analysis is set apart)."""
+        if document.selected_person is not None:  # their edits stay with them, should they be among `people`
+            document.selected_person.keypoint_edits = document.keypoint_edits
+        document.people = people
+        document.person = -1
+        document.keypoint_edits = None
+        if people:
+            self.select_person(document, selected)
+
+    def select_person(self, document: Document, index: int) -> None:
+        """Show person `index` of `document`: the views, docks, refits and exports act on their analysis; the
+        keypoint edits of the person shown before stay with that person."""
+        if document.selected_person is not None:
+            document.selected_person.keypoint_edits = document.keypoint_edits
+        document.person = index
+        document.keypoint_edits = document.selected_person.keypoint_edits
+        self.update(document, analysis=document.selected_person.analysis)
 
     def keypoints_editable(self, document: Document | None) -> bool:
         """Whether `document`'s keypoints may be edited: a body was recovered, and it is not live video."""

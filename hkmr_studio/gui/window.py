@@ -11,6 +11,7 @@ import numpy as np
 from PySide6.QtCore import QMimeData, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
+    QDockWidget,
     QFileDialog,
     QLabel,
     QMainWindow,
@@ -31,6 +32,7 @@ from hkmr_studio.geometry.cameras import assumed_focal_length, focal_length_from
 from hkmr_studio.gui.about import AboutDialog, open_log_folder
 from hkmr_studio.gui.analysis_docks import AnalysisDocks
 from hkmr_studio.gui.banner import FacingBanner, MessageBanner
+from hkmr_studio.gui.box_tool import BoxTool
 from hkmr_studio.gui.capture import VideoSource
 from hkmr_studio.gui.exporter import ExportController
 from hkmr_studio.gui.filmstrip import Filmstrip
@@ -42,6 +44,7 @@ from hkmr_studio.gui.inference import InferenceController
 from hkmr_studio.gui.keypoint_editor import KeypointEditor
 from hkmr_studio.gui.live import LiveController
 from hkmr_studio.gui.overlay_controls import OverlayControls
+from hkmr_studio.gui.people_list import PeopleList
 from hkmr_studio.gui.pickers import DevicePicker, ModelPicker, VideoSourcePicker
 from hkmr_studio.gui.preferences import FORMAT_LABELS, PreferencesDialog
 from hkmr_studio.gui.qt_images import array_from_qimage
@@ -64,6 +67,7 @@ EXPORT_FILTERS = {"json": "Parameters JSON (*.json)", "npz": "Parameters NPZ (*.
 GETTING_STARTED = ("Open a photo of a person (File ▸ Open, drag it onto the window, or paste it with Ctrl+V). The "
                    "body appears over the photo and in 3D; File ▸ Export saves it. Live ▸ Start runs a camera or a "
                    "video file; Freeze keeps a frame.")
+BOX_HINT = "Drag from one corner of the person to the opposite one; Esc cancels."
 _HINT = ("<h2>Open a photo of a person</h2><p>File ▸ Open (Ctrl+O), drag a photo onto this window, or paste one "
          "(Ctrl+V).</p><p>Or pick a camera or video file in the toolbar and press <b>Start</b> for live video.</p>")
 
@@ -118,6 +122,7 @@ class MainWindow(QMainWindow):
         self.analysis_docks = AnalysisDocks(self, self.state, self.image_view, self.viewport, self.fit_comparison)
         self.analysis_docks.hypotheses.chosen.connect(
             lambda document, params: self.inference.show_pose(document, document.analysis, params))
+        self._build_people()
 
         self.state.current_changed.connect(self._on_current_changed)
         self.state.document_changed.connect(self._on_document_changed)
@@ -183,6 +188,12 @@ class MainWindow(QMainWindow):
                                               "Save the photo with the body drawn over it, as shown, as a PNG image")
         self.export_actions = {fmt: self._action(f"{FORMAT_LABELS[fmt]}…", lambda _=False, f=fmt: self.export_dialog(f),
                                                  tip=f"Save the body as {FORMAT_LABELS[fmt]}") for fmt in FORMATS}
+        self.export_people_action = self._action("&Everyone (All Formats)…", self.export_people_dialog, tip=(
+            "Save every person in the photo in every format chosen in Preferences: one file per person, "
+            "named photo_p0, photo_p1, ... from the left"))
+        self.box_action = self._action("Draw Person &Box", self._on_box_tool, "B", (
+            "Drag a box around a person detection missed: they get a body and are selected (Esc cancels)"))
+        self.box_tool = BoxTool(self.image_view, self.box_action)
         self.export_all_action = self._action("&All Formats…", self.export_all_dialog, "Ctrl+E",
                                               "Save the body in every format chosen in Preferences")
         self.preferences_action = self._action("Pr&eferences…", self.preferences_dialog,
@@ -240,6 +251,7 @@ class MainWindow(QMainWindow):
         self.export_menu.addActions(list(self.export_actions.values()))
         self.export_menu.addSeparator()
         self.export_menu.addAction(self.export_all_action)
+        self.export_menu.addAction(self.export_people_action)
         self.take_export_menu = file_menu.addMenu("Export &Take")
         self.take_export_menu.addActions(list(self.take_export_actions.values()))
         file_menu.addSeparator()
@@ -248,13 +260,15 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.quit_action)
         edit_menu = bar.addMenu("&Edit")
         edit_menu.addActions([self.undo_action, self.redo_action, self.reset_keypoints_action])
-        view_menu = bar.addMenu("&View")
+        view_menu = self.view_menu = bar.addMenu("&View")
         view_menu.addActions([self.fit_action, self.zoom_in_action, self.zoom_out_action])
         view_menu.addSeparator()
         view_menu.addActions(list(self.view_actions.values()))
         view_menu.addAction(self.screenshot_action)
         body_menu = bar.addMenu("&Body")
         body_menu.addActions([self.analyse_action, self.refine_action, self.flip_action, self.focal_action])
+        body_menu.addSeparator()
+        body_menu.addAction(self.box_action)
         live_menu = bar.addMenu("&Live")
         live_menu.addActions([self.live_start_action, self.live_record_action, self.live_stop_action,
                               self.freeze_action])
@@ -285,6 +299,7 @@ class MainWindow(QMainWindow):
         self.device_picker = DevicePicker(self.state.choices)
         toolbar.addWidget(self.device_picker)
         toolbar.addAction(self.refine_action)
+        toolbar.addAction(self.box_action)
         toolbar.addSeparator()
         toolbar.addWidget(QLabel(" Live "))
         self.source_picker = VideoSourcePicker()
@@ -312,6 +327,28 @@ class MainWindow(QMainWindow):
         self.state.progress.connect(lambda text: self.progress_label.setText(text))
         self.live.stats_changed.connect(self.live_label.setText)
         self.live.recording_changed.connect(self._on_live_changed)
+
+    def _build_people(self) -> None:
+        """The box tool, the People dock (View ▸ People, Ctrl+Shift+P; it opens by itself for a photo of several
+        people) and selecting a person by clicking them on the photo."""
+        self.box_tool.drawn.connect(lambda box: self.inference.add_person(self.state.current, box))
+        self.box_tool.refused.connect(lambda text: self.state.notify(Level.INFO, text))
+        self.people_list = PeopleList(self.state)
+        self.people_dock = QDockWidget("People", self)
+        self.people_dock.setObjectName("people")
+        self.people_dock.setWidget(self.people_list)
+        self.people_dock.toggleViewAction().setShortcut("Ctrl+Shift+P")
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.people_dock)
+        self.people_dock.hide()
+        self.view_menu.addSeparator()
+        self.view_menu.addAction(self.people_dock.toggleViewAction())
+        for chosen in (self.people_list.chosen, self.image_view.person_clicked):
+            chosen.connect(lambda index: self.inference.select_person(self.state.current, index))
+        self.inference.analysed.connect(lambda d: self.people_dock.show() if len(d.people) > 1 else None)
+
+    def _on_box_tool(self, on: bool) -> None:
+        if on:
+            self.statusBar().showMessage(BOX_HINT, 8000)
 
     def _build_fit_comparison(self) -> FitComparison:
         panel = FitComparison(self.state, [self.undo_action, self.redo_action, self.reset_keypoints_action])
@@ -440,7 +477,7 @@ class MainWindow(QMainWindow):
         document = self.state.current
         if document is None:
             return
-        start = Path(self.settings.last_export_dir or Path.home()) / export_file_name(document.stem, fmt)
+        start = Path(self.settings.last_export_dir or Path.home()) / export_file_name(document.person_stem, fmt)
         path, _ = QFileDialog.getSaveFileName(self, f"Export {FORMAT_LABELS[fmt]}", str(start), EXPORT_FILTERS[fmt])
         if path:
             path = Path(path)
@@ -449,20 +486,31 @@ class MainWindow(QMainWindow):
 
     def export_all_dialog(self) -> None:
         document = self.state.current
-        if document is None:
-            return
-        folder = QFileDialog.getExistingDirectory(self, "Export all formats to", self.settings.last_export_dir)
-        if folder:
-            self._remember(last_export_dir=folder)
-            self.exporter.export(document, [(Path(folder) / export_file_name(document.stem, fmt), fmt)
+        if document is not None and (folder := self._export_folder("Export all formats to")) is not None:
+            self.exporter.export(document, [(folder / export_file_name(document.person_stem, fmt), fmt)
                                             for fmt in self.settings.export_formats])
+
+    def export_people_dialog(self) -> None:
+        """Save everyone in the photo, in every format chosen in Preferences, into a folder: one file per person
+        and format (stem_p0.obj, stem_p1.obj, ...)."""
+        document = self.state.current
+        if document is not None and (folder := self._export_folder("Export everyone to")) is not None:
+            self.exporter.export_people(document, folder, self.settings.export_formats)
+
+    def _export_folder(self, caption: str) -> Path | None:
+        """A folder picked in the dialog (remembered for the next export), None when cancelled."""
+        folder = QFileDialog.getExistingDirectory(self, caption, self.settings.last_export_dir)
+        if not folder:
+            return None
+        self._remember(last_export_dir=folder)
+        return Path(folder)
 
     def export_body_dialog(self, which: str) -> None:
         """Save the regressor's body (`which` "regression") or the fit ("fit") in a format picked in the dialog."""
         document = self.state.current
         if document is None:
             return
-        start = Path(self.settings.last_export_dir or Path.home()) / export_file_name(f"{document.stem}_{which}", "obj")
+        start = Path(self.settings.last_export_dir or Path.home()) / export_file_name(f"{document.person_stem}_{which}", "obj")
         path, chosen = QFileDialog.getSaveFileName(self, f"Export the {which} body", str(start),
                                                    ";;".join(EXPORT_FILTERS.values()), EXPORT_FILTERS["obj"])
         if path:
@@ -610,6 +658,12 @@ class MainWindow(QMainWindow):
         for action in self.take_export_actions.values():
             action.setEnabled(isinstance(document, TakeDocument))
         self.timings_label.setText(format_timings(analysis.timings) if analysis is not None else "")
+        self.export_people_action.setEnabled(any(p.analysis.result.found for p in document.people)
+                                             if document is not None else False)
+        photo = document in self.state.documents and not isinstance(document, TakeDocument)
+        self.box_action.setEnabled(photo)
+        if not photo:
+            self.box_tool.cancel()
 
     def _on_history_changed(self) -> None:
         self.undo_action.setEnabled(self.keypoint_editor.can_undo())
