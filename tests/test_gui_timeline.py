@@ -1,10 +1,11 @@
 """The take timeline on its own (no window): status marks per frame, play steps through the take at its own frame
-times and stops at its end; a take session smooths again at a new strength (0: the raw bodies)."""
+times and stops at its end; a take session smooths again at a new strength (0: the raw bodies); frames carry their
+times and take indices only while they live."""
 
 import numpy as np
 import pytest
 
-from hkmr_studio.gui.take_document import TakeSession, encode_frame
+from hkmr_studio.gui.take_document import ImageTags, TakeSession, encode_frame
 from hkmr_studio.gui.timeline import EDITED_COLOR, STATUS_COLORS, Timeline
 from hkmr_studio.pipeline.images import LoadedImage
 from hkmr_studio.video.smoothing import SmoothingSettings, smooth_take
@@ -57,3 +58,15 @@ def test_a_take_session_shows_each_frames_smoothed_body_and_smooths_again_at_a_n
     session.resmooth(SmoothingSettings(strength=0.0))
     assert session.take.smoothed is None
     np.testing.assert_array_equal(session.pose(0)["body_pose"], session.take.raw.body_pose[0])
+
+
+def test_image_tags_hold_a_value_per_frame_while_the_frame_lives():
+    tags = ImageTags()
+    kept, dropped = (LoadedImage(np.zeros((2, 2, 3), np.uint8), None) for _ in range(2))
+    tags.tag(kept, 1.5)
+    tags.tag(dropped, 2.5)
+    equal_copy = LoadedImage(kept.rgb.copy(), None)  # the same pixels, another frame
+    assert tags.get(kept) == 1.5 and tags.get(equal_copy) is None
+    del dropped
+    tags.tag(equal_copy, 3.5)
+    assert len(tags) == 2 and tags.get(equal_copy) == 3.5  # the dropped frame's value is gone

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import weakref
 
 from PySide6.QtCore import QObject, Signal
 from superqt.utils import GeneratorWorker
@@ -14,9 +13,8 @@ from superqt.utils import GeneratorWorker
 from hkmr_studio.gui.capture import CaptureError, FrameMailbox, VideoSource, read_frames
 from hkmr_studio.gui.inference import InferenceController, settled_status
 from hkmr_studio.gui.state import Document, Level, Status, StudioState
-from hkmr_studio.gui.take_document import PARAMETERS, TakeDocument, TakeSession, encode_frame
+from hkmr_studio.gui.take_document import PARAMETERS, ImageTags, TakeDocument, TakeSession, encode_frame
 from hkmr_studio.gui.workers import SerialWorkers, WorkerError, reporting
-from hkmr_studio.pipeline.images import LoadedImage
 from hkmr_studio.video.frames import FALLBACK_FPS
 from hkmr_studio.video.recover import TakeRecorder
 from hkmr_studio.video.smoothing import SmoothingSettings, smooth_take
@@ -48,7 +46,7 @@ class LiveController(QObject):
         self._freezes = 0
         self._takes = 0
         self._videos = 0
-        self._frame_times: dict[int, tuple[weakref.ref, float]] = {}  # id(frame) -> (frame, s from the first)
+        self._frame_times: ImageTags[float] = ImageTags()  # each frame's seconds from the source's first frame
         self._recorder: TakeRecorder | None = None
         self._recorded: list[bytes] = []  # JPEG of each recorded frame
         self._recording_start = 0.0  # the first recorded frame's time from the source's first frame (s)
@@ -75,7 +73,7 @@ class LiveController(QObject):
         self._videos += 1  # MediaPipe follows this video's frames with a tracker of its own
         self._stop = threading.Event()
         self._mailbox = FrameMailbox()
-        self._frame_times = {}
+        self._frame_times = ImageTags()
         worker = GeneratorWorker(reporting(read_frames), source, self._mailbox, self._stop)
         worker.yielded.connect(self._on_frame)
         worker.returned.connect(self._on_ended)
@@ -129,7 +127,7 @@ class LiveController(QObject):
         if taken is None or self._stop.is_set():
             return
         _, frame, time_s = taken
-        self._remember_time(frame, time_s)
+        self._frame_times.tag(frame, time_s)
         document = self._state.live_document
         if document is None:
             document = Document(name="Live", image=frame)
@@ -141,19 +139,13 @@ class LiveController(QObject):
         self._inference.analyse(document, image=frame, stop_running=False, video=self._videos)
         self._report()
 
-    def _remember_time(self, frame: LoadedImage, time_s: float) -> None:
-        """Keep the frame's time for its analysis, as long as the frame lives (dropped frames' times go)."""
-        self._frame_times = {key: kept for key, kept in self._frame_times.items() if kept[0]() is not None}
-        self._frame_times[id(frame)] = (weakref.ref(frame), time_s)
-
     def _on_analysed(self, document: Document) -> None:
         if document is not self._state.live_document:
             return
         self.frames_analysed += 1
         self._report()
-        image = document.analysis.image
-        frame, time_s = self._frame_times.pop(id(image), (None, 0.0))
-        if self._recorder is not None and frame is not None and frame() is image:
+        time_s = self._frame_times.get(document.analysis.image)
+        if self._recorder is not None and time_s is not None:
             self._record(document, time_s)
 
     def _record(self, document: Document, time_s: float) -> None:

@@ -8,7 +8,9 @@ The frames are kept as JPEG (quality JPEG_QUALITY, full resolution: the keypoint
 from __future__ import annotations
 
 import dataclasses
+import weakref
 from dataclasses import dataclass, field
+from typing import Generic, TypeVar
 
 import cv2
 import numpy as np
@@ -20,6 +22,7 @@ from hkmr_studio.pipeline.keypoints import Keypoints2D
 from hkmr_studio.video.smoothing import SmoothingSettings, resmooth_around, smooth_take
 from hkmr_studio.video.take import Take
 
+T = TypeVar("T")
 JPEG_QUALITY = 90
 PARAMETERS = ("global_orient", "body_pose", "betas", "transl")
 
@@ -36,6 +39,26 @@ def encode_frame(image: LoadedImage) -> bytes:
 def decode_frame(data: bytes) -> LoadedImage:
     """JPEG bytes from `encode_frame` -> the frame (RGB)."""
     return image_from_array(cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR), bgr=True)
+
+
+class ImageTags(Generic[T]):
+    """A value attached to each of some images (frames) for as long as the image lives: LoadedImage compares by
+    value, so it cannot be a dict key, and frames dropped on the way to a run must not hold on to their values."""
+
+    def __init__(self) -> None:
+        self._tags: dict[int, tuple[weakref.ref, T]] = {}
+
+    def tag(self, image: LoadedImage, value: T) -> None:
+        self._tags = {key: kept for key, kept in self._tags.items() if kept[0]() is not None}
+        self._tags[id(image)] = (weakref.ref(image), value)
+
+    def __len__(self) -> int:
+        """How many values are held (those of frames gone are let go at the next `tag`)."""
+        return len(self._tags)
+
+    def get(self, image: LoadedImage) -> T | None:
+        kept = self._tags.get(id(image))
+        return kept[1] if kept is not None and kept[0]() is image else None
 
 
 @dataclass(eq=False)

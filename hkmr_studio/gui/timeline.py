@@ -10,8 +10,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QStyle, QToolButton,
 
 from hkmr_studio.gui.inference import InferenceController
 from hkmr_studio.gui.state import Document, Status, StudioState
-from hkmr_studio.gui.take_document import TakeDocument, TakeSession
-from hkmr_studio.pipeline.images import LoadedImage
+from hkmr_studio.gui.take_document import ImageTags, TakeDocument, TakeSession
 from hkmr_studio.video.smoothing import SmoothingSettings
 
 #: Mark colour per frame status; frames the user corrected are marked EDITED_COLOR.
@@ -145,7 +144,7 @@ class TakeController(QObject):
         self._state = state
         self._inference = inference
         self._timeline = timeline
-        self._frames_shown: dict[int, tuple[LoadedImage, int]] = {}  # id(frame image) -> (image, frame index)
+        self._frames_shown: ImageTags[int] = ImageTags()  # each posed frame's index in its take
         timeline.frame_chosen.connect(self.show_frame)
         state.current_changed.connect(self._on_current_changed)
         inference.analysed.connect(self._on_analysed)
@@ -171,9 +170,7 @@ class TakeController(QObject):
             message = session.take.messages[index] or "No body in this frame."
             self._state.update(document, image=image, status=Status.NO_PERSON, message=message)
             return
-        self._frames_shown[id(image)] = (image, index)
-        while len(self._frames_shown) > 16:
-            del self._frames_shown[next(iter(self._frames_shown))]
+        self._frames_shown.tag(image, index)
         document.image = image
         self._inference.analyse(document, image=image, pose=pose, keypoints=session.keypoints(index))
 
@@ -195,9 +192,9 @@ class TakeController(QObject):
         analysis = document.analysis
         if not isinstance(document, TakeDocument) or analysis.request.refit_from is None:
             return
-        shown = self._frames_shown.get(id(analysis.image))
-        if shown is None or shown[0] is not analysis.image or analysis.result.best is None:
+        index = self._frames_shown.get(analysis.image)
+        if index is None or analysis.result.best is None:
             return
-        document.session.correct(shown[1], analysis.result.best, analysis.result.keypoints)
+        document.session.correct(index, analysis.result.best, analysis.result.keypoints)
         if document is self._state.current:
             self._timeline.refresh()
