@@ -119,15 +119,23 @@ class PeopleFinder:
                 detection = self.pose.detect(rgb, candidates[0].person_box((width, height)))
             score = candidates[0].score if candidates else None
             return ([_person(detection, "detected", score)] if detection.found else []), []
-        people: list[FoundPerson] = []
-        for candidate in candidates:  # best score first: a duplicate is the weaker proposal
-            box = candidate.person_box((width, height))
+        return self.in_proposals(rgb, [c.person_box((width, height)) for c in candidates],
+                                 [c.score for c in candidates]), []
+
+    def in_proposals(self, rgb: np.ndarray, boxes: list[Box], scores: list[float | None] | None = None,
+                     found: list[FoundPerson] | None = None) -> list[FoundPerson]:
+        """The people MediaPipe finds in proposal `boxes` (x, y, w, h pixels; the likelier first, `scores` their
+        confidences) added to those `found` already, each person once, numbered from the left: a box whose answer is
+        someone found already is searched again with those people painted out, and dropped when that finds them
+        again."""
+        people: list[FoundPerson] = list(found or [])
+        for box, score in zip(boxes, scores or [None] * len(boxes), strict=True):  # a duplicate: the later box
             detection = self.pose.detect(rgb, box)
             if people and not _new_person(detection, people):  # MediaPipe went to someone found already
                 detection = self.pose.detect(_painted_out(rgb, people), box)
             if _new_person(detection, people):
-                people.append(_person(detection, "detected", candidate.score))
-        return _from_left(people), []
+                people.append(_person(detection, "detected", score))
+        return _from_left(people)
 
 
 def choose(people: list[FoundPerson], which: str | int) -> list[tuple[int, FoundPerson]]:
