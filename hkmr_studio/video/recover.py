@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import numpy as np
 import torch
@@ -25,17 +26,19 @@ from hkmr_studio.video.take import Take, TakeTrack
 
 #: Called after each frame with (frames done, frames expected or 0 when unknown).
 Progress = Callable[[int, int], None]
+T = TypeVar("T")
 
 
 class TakeRecorder:
     """Collects frames in time order into a Take of one person.
 
-    source: what is recorded ("clip.mp4", "camera 0"); fps: its nominal rate (frames/s). The image size and focal
-    length are those of the first frame given a result; a later frame of another size is recorded as unreadable.
+    source: what is recorded ("clip.mp4", "camera 0"); fps: its nominal rate (frames/s); person_id: whose take it
+    is in a video of several people. The image size and focal length are those of the first frame given a result; a
+    later frame of another size is recorded as unreadable.
     """
 
-    def __init__(self, source: str, fps: float) -> None:
-        self.source, self.fps = source, float(fps)
+    def __init__(self, source: str, fps: float, person_id: int = 0) -> None:
+        self.source, self.fps, self.person_id = source, float(fps), person_id
         self.image_size: tuple[int, int] | None = None
         self.focal_length = 0.0
         self._frames: list[_RecordedFrame] = []
@@ -65,6 +68,11 @@ class TakeRecorder:
         """Record a frame that could not be decoded (no body), with `message` for the user."""
         return self._append(time, "unreadable", message)
 
+    def add_absent(self, time: float, message: str) -> str:
+        """Record a frame in which this take's person was not seen (no_person), with `message` for the user: in a
+        take of one of several people, a frame where the others were."""
+        return self._append(time, "no_person", message)
+
     def _append(self, time: float, status: str, message: str, keypoints: np.ndarray | None = None,
                 visibility: np.ndarray | None = None, params: dict[str, np.ndarray] | None = None) -> str:
         if self._frames and not time > self._frames[-1].time:
@@ -87,7 +95,7 @@ class TakeRecorder:
                     status=tuple(f.status for f in frames), messages=tuple(f.message for f in frames),
                     keypoints=np.array([f.keypoints for f in frames], dtype=np.float64).reshape(-1, NUM_LANDMARKS, 2),
                     visibility=np.array([f.visibility for f in frames], dtype=np.float64).reshape(-1, NUM_LANDMARKS),
-                    raw=raw)
+                    raw=raw, person_id=self.person_id)
 
 
 @dataclass(frozen=True)
@@ -126,8 +134,7 @@ def recover_take(frames: FrameSource, pipeline: Pipeline, focal_length: float | 
     recorder = TakeRecorder(frames.label, frames.fps)
     stages: dict[str, float] = {}
     start = clock.perf_counter()
-    interrupted = False
-    with VideoPoseDetector() as detector, ThreadPoolExecutor(1, "video-detect") as pool, _torch_threads(1):
+    with VideoPoseDetector() as detector, ThreadPoolExecutor(1, "video-detect") as pool, torch_threads(1):
         def finish(frame: VideoFrame, detected: Future[_Timed] | None) -> None:
             if detected is None:
                 recorder.add_unreadable(frame.time, frame.message)
@@ -137,23 +144,37 @@ def recover_take(frames: FrameSource, pipeline: Pipeline, focal_length: float | 
                                       mesh=False)
                 recorder.add(frame.time, result)
                 result.timings["detect"] = timed.seconds
-                for stage, seconds in result.timings.items():
-                    stages[stage] = stages.get(stage, 0.0) + seconds
+                add_timings(stages, result.timings)
             if progress is not None:
                 progress(recorder.frame_count, frames.expected_frames)
 
-        pending: tuple[VideoFrame, Future[_Timed] | None] | None = None
-        try:
-            for frame in frames:
-                detected = None if frame.image is None else pool.submit(_Timed.measure, detector, frame.image.rgb)
-                if pending is not None:
-                    finish(*pending)
-                pending = (frame, detected)
+        interrupted = each_frame_ahead(frames, pool, lambda frame: _Timed.measure(detector, frame.image.rgb), finish)
+    return RecoveredTake(recorder.take(), interrupted, stages, clock.perf_counter() - start)
+
+
+def add_timings(stages: dict[str, float], timings: dict[str, float]) -> None:
+    """Add a result's seconds per stage to the totals in `stages`."""
+    for stage, seconds in timings.items():
+        stages[stage] = stages.get(stage, 0.0) + seconds
+
+
+def each_frame_ahead(frames: FrameSource, pool: ThreadPoolExecutor, ahead: Callable[[VideoFrame], T],
+                     finish: Callable[[VideoFrame, Future[T] | None], None]) -> bool:
+    """Run `ahead` on each decoded frame in `pool` (one worker: in order) while `finish` takes the frame before with
+    its future (None for a frame that could not be decoded), so that finding people and recovering bodies overlap.
+    Returns whether Ctrl-C (KeyboardInterrupt) ended it between frames."""
+    pending: tuple[VideoFrame, Future[T] | None] | None = None
+    try:
+        for frame in frames:
+            submitted = None if frame.image is None else pool.submit(ahead, frame)
             if pending is not None:
                 finish(*pending)
-        except KeyboardInterrupt:
-            interrupted = True
-    return RecoveredTake(recorder.take(), interrupted, stages, clock.perf_counter() - start)
+            pending = (frame, submitted)
+        if pending is not None:
+            finish(*pending)
+    except KeyboardInterrupt:
+        return True
+    return False
 
 
 @dataclass(frozen=True)
@@ -175,7 +196,7 @@ class _Timed:
 
 
 @contextmanager
-def _torch_threads(count: int) -> Iterator[None]:
+def torch_threads(count: int) -> Iterator[None]:
     """torch's intra-op threads set to `count` inside the block."""
     before = torch.get_num_threads()
     torch.set_num_threads(count)
