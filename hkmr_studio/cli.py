@@ -30,7 +30,7 @@ _INFER_EPILOG = (
     "(e.g. a full disk); 130 interrupted by Ctrl-C (the summary says what finished). See report.json for each photo. "
     "Videos (mp4, mov, avi, mkv; with --frames also folders of frames and patterns such as 'shots/frame_%04d.png') "
     "give one take each: OUT/NAME/take.npz and take.json (every frame's time, status and body), plus the animation "
-    "files --format asks for (fbx, bvh, glb, mp4); exit 1 then means no video could be read, 3 that a video showed "
+    "files --format asks for (fbx, bvh, glb, mp4); with --person, one take per person in OUT/NAME/p0, p1, ...; exit 1 then means no video could be read, 3 that a video showed "
     "a person in no frame with a body.")
 
 
@@ -49,9 +49,11 @@ def _build_parser() -> argparse.ArgumentParser:
                                            "of JSONs named like the photos (photo.jpg -> photo.json)")
     infer.add_argument("--box", type=_box, action="append",
                        help="x,y,w,h in pixels: a person to use (repeat for several); replaces person detection")
-    infer.add_argument("--person", type=_person, default="all",
+    infer.add_argument("--person", type=_person,
                        help="all (default), largest, or N: the Nth person from the left (0 first); several people "
-                            "get outputs named PHOTO_p0, PHOTO_p1, ...")
+                            "get outputs named PHOTO_p0, PHOTO_p1, ... For videos it tracks everyone and writes a "
+                            "take per person picked (N: the person id, in the order people first appear) into "
+                            "OUT/NAME/p0, p1, ...; without it a video follows one person into OUT/NAME")
     infer.add_argument("--refine", action="store_true", help="refine the regressor's body with SMPLify")
     infer.add_argument("--focal", type=_positive_pixels, metavar="PIXELS",
                        help="the camera's focal length in pixels of the photo (default: the 35 mm-equivalent focal "
@@ -145,7 +147,8 @@ def _run_infer(args: argparse.Namespace) -> int:
             return BAD_INPUT_EXIT
         try:
             report = run_batch(args.inputs, args.out, pipeline, formats, boxes=args.box, keypoints=keypoints,
-                               refine=args.refine, focal_length=args.focal, person=args.person)
+                               refine=args.refine, focal_length=args.focal,
+                               person="all" if args.person is None else args.person)
         except OutputFolderError as exc:
             _error(exc)
             return BAD_INPUT_EXIT
@@ -198,7 +201,8 @@ def _print_report(report: BatchReport, out_dir: Path) -> None:
 
 
 def _add_video_options(infer: argparse.ArgumentParser) -> None:
-    video = infer.add_argument_group("videos", "options for video inputs (each video gives one take)")
+    video = infer.add_argument_group("videos", "options for video inputs (each video gives one take, or one per person "
+                                                "with --person)")
     video.add_argument("--frames", action="store_true",
                        help="read each folder or pattern ('shots/frame_%%04d.png', 'shots/*.jpg') as the frames of "
                             "one video rather than as photos")
@@ -233,8 +237,7 @@ def _run_infer_videos(args: argparse.Namespace) -> int:
     if unknown := sorted(set(formats) - set(TAKE_EXPORT_FORMATS)):
         _error(f"unknown --format {', '.join(unknown)} for videos; choose from {', '.join(TAKE_EXPORT_FORMATS)}")
         return BAD_INPUT_EXIT
-    for option, given in (("--keypoints", args.keypoints), ("--box", args.box), ("--refine", args.refine),
-                          ("--person", args.person != "all")):
+    for option, given in (("--keypoints", args.keypoints), ("--box", args.box), ("--refine", args.refine)):
         if given:
             _error(f"{option} is for photos; leave it out for videos")
             return BAD_INPUT_EXIT
@@ -251,7 +254,7 @@ def _run_infer_videos(args: argparse.Namespace) -> int:
         if problem := _model_and_body_problem(pipeline, args.body):
             _error(problem)
             return BAD_INPUT_EXIT
-        options = VideoOptions(formats, args.units, smoothing, args.fps, args.focal)
+        options = VideoOptions(formats, args.units, smoothing, args.fps, args.focal, args.person)
         try:
             report = run_videos(args.inputs, args.out, pipeline, options)
         except OutputFolderError as exc:
