@@ -113,7 +113,7 @@ class PeopleEngine:
             steps = self.engine.analyse(replace(request, keypoints=person.keypoints))
             analysis = yield from _prefixed(steps, f"{person_label(index)}: " if len(found) > 1 else "")
             analysis.result.mask = person.mask  # the segmentation of the detection the keypoints came from
-            analysis.timings = {"find_people": found_s, **analysis.timings}
+            analysis.timings = {"detect": found_s, **analysis.timings}  # finding everyone: detector and MediaPipe
             people.append(Person(person, analysis))
         return PeopleAnalysis(people_request, people, message)
 
