@@ -192,17 +192,18 @@ class LiveController(QObject):
         if self._finishing:
             self._inference.idle.disconnect(self._finish)
             self._finishing = False
-        opened = self._take_document() if self._recorder is not None else None
-        if opened is None and self._kept is None and self._ended and self._state.live_document is not None:
+        if self._closed:
+            return
+        take = self._take_document() if self._recorder is not None else None
+        if take is None and self._kept is None and self._ended and self._state.live_document is not None:
             self._kept = self._kept_frame(f"Last frame of {self._source_label()}")
-        opened = opened or self._kept
         self._state.end_live()
-        if opened is not None:
-            self._state.add_documents([opened])
-            if opened.status is Status.NEW and not isinstance(opened, TakeDocument):
-                self._inference.analyse(opened)
-            elif opened.analysis is not None and opened.analysis.result.found and opened is self._kept:
-                self._draw_overlay(opened)
+        self._state.add_documents([d for d in (take, self._kept) if d is not None])  # the take shown first
+        kept = self._kept
+        if kept is not None and kept.status is Status.NEW:
+            self._inference.analyse(kept)
+        elif kept is not None and kept.analysis is not None and kept.analysis.result.found:
+            self._draw_overlay(kept)
         self.stats_changed.emit("")
         self.stopped.emit()
 
