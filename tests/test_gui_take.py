@@ -11,11 +11,13 @@ import pybvh
 import pygltflib
 import pytest
 from conftest import SAMPLE_PHOTO
+from PySide6.QtWidgets import QFileDialog
 from test_gui_window_basics import in_view
 
 from hkmr_studio.export.frames import camera_to_yup
 from hkmr_studio.gui.capture import FrameMailbox, VideoSource
 from hkmr_studio.gui.take_document import TakeDocument
+from hkmr_studio.gui.take_export import take_export_name
 from hkmr_studio.gui.testing import Gate, studio_window, write_test_video
 from hkmr_studio.pipeline.keypoints import MEDIAPIPE_LANDMARK_NAMES
 from hkmr_studio.video.take import read_take
@@ -90,18 +92,25 @@ def test_a_recorded_video_becomes_a_take_that_the_timeline_scrubs_edits_and_expo
     np.testing.assert_array_equal(edited.smoothed.body_pose[2:], take.smoothed.body_pose[2:])  # far frames kept
     np.testing.assert_allclose(edited.keypoints[0, wrist], base.result.keypoints.xy[wrist] + [40.0, -30.0])
 
-    targets = [(tmp_path / "out" / "walk_take", "take"), (tmp_path / "out" / "walk.bvh", "bvh"),
-               (tmp_path / "out" / "walk.glb", "glb"), (tmp_path / "out" / "walk.mp4", "mp4")]
+    out = tmp_path / "out"
+    out.mkdir()
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *args: str(out))
+    assert window.take_export_actions["take"].isEnabled() and not window.analyse_action.isEnabled()
+    with qtbot.waitSignal(window.exporter.finished, timeout=WAIT_MS) as done:
+        window.take_export_actions["take"].trigger()  # File ▸ Export Take ▸ Take Folder
+    (folder,) = done.args[0].written
+    assert folder.parent == out and folder.name == take_export_name(document.stem, "take")
+    targets = [(out / "walk.bvh", "bvh"), (out / "walk.glb", "glb"), (out / "walk.mp4", "mp4")]
     with qtbot.waitSignal(window.exporter.finished, timeout=WAIT_MS) as done:
         window.exporter.export_take(document, targets)
-    assert done.args[0].failures == [] and len(done.args[0].written) == 4
-    saved = read_take(targets[0][0])
+    assert done.args[0].failures == [] and done.args[0].written == [path for path, _ in targets]
+    saved = read_take(folder)
     assert saved.frame_count == FRAMES and saved.status == edited.status
     np.testing.assert_allclose(saved.track.body_pose, edited.smoothed.body_pose)
-    bvh = pybvh.read_bvh_file(targets[1][0], world_up="+y")
+    bvh = pybvh.read_bvh_file(targets[0][0], world_up="+y")
     assert bvh.frame_count == FRAMES and bvh.frame_time == pytest.approx(1 / FPS)
-    gltf = pygltflib.GLTF2.load(targets[2][0])
+    gltf = pygltflib.GLTF2.load(targets[1][0])
     assert len(gltf.animations) == 1 and len(gltf.skins) == 1
-    with av.open(str(targets[3][0])) as container:
+    with av.open(str(targets[2][0])) as container:
         decoded = [frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)]
     assert len(decoded) == FRAMES and decoded[0].shape == read[0].rgb.shape
