@@ -125,3 +125,6 @@ def test_bench_video_gives_named_figures_and_the_ratio_to_the_target():
     target = next(f for f in figures.values() if f.target is not None)
     assert target.target == TARGET_FPS and target.unit == "frames/s" and target.value > 0
     assert f"(target >= {TARGET_FPS:g}: {target.value / TARGET_FPS:.2f}x" in target.line()
+    for stage in ("read", "detect in the take", "regress in the take", "pose in the take", "smooth", "regress alone"):
+        assert next(f for name, f in figures.items() if name.startswith(stage)).value > 0, stage
+    assert {"load average (1 min) as the take started", "load average (1 min) as it ended"} <= figures.keys()
