@@ -125,8 +125,9 @@ def real_takes(model: LoadedModel) -> list[TruthTake]:
 
 
 def library_stretches(frames: int = SYNTHETIC_FRAMES) -> list[tuple[str, str, np.ndarray, np.ndarray]]:
-    """(source, clip, clock frame numbers (F,), body-frame poses (F, 24, 3)) of the first `frames` clock frames of
-    the longest well-covered stretch of each clip, CLIPS_PER_SOURCE clips per source with the longest stretches."""
+    """(source, clip, clock frame numbers (F,), body-frame poses (F, 24, 3)) of the CLIPS_PER_SOURCE longest stretches
+    per source (one clip may give two) whose kept frames are at most MAX_LIBRARY_GAP clock steps apart and span at
+    least `frames` clock frames."""
     library = np.load(LIBRARY_PATH, allow_pickle=False)
     kept = ~library["mirrored"]
     pose = np.concatenate([library["global_orient"], library["body_pose"]], axis=1)[kept].reshape(-1, 24, 3)

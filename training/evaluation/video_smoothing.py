@@ -11,7 +11,7 @@ is the app's sigma. Scores per take (training.evaluation.motion_metrics), then a
             landmarks, hip-centred, as the real benchmark scores them): jitter, lag and error against the truth
   pelvis    synthetic only: the pelvis in the camera frame (translation and shape together): jitter and error
 The default strength is the one whose pose error exceeds each set's best by the least in sum (`chosen_strength`).
-Runs in about 10 minutes on 2 busy CPU cores.
+Runs in about 13 minutes on 2 busy CPU cores.
 """
 
 from __future__ import annotations
