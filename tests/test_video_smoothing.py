@@ -136,7 +136,7 @@ def test_resmooth_around_a_given_radius_keeps_every_frame_beyond_it():
     assert set(changed) <= set(range(58, 63)) and 60 in changed
 
 
-@pytest.mark.parametrize("value", [-0.1, 1.5, float("nan"), "strong"])
+@pytest.mark.parametrize("value", [-0.1, 1.5, float("nan"), "strong", True])
 def test_a_strength_outside_0_to_1_is_refused_with_a_message_naming_it(value):
     with pytest.raises(ValueError, match="smoothing strength"):
         SmoothingSettings(strength=value)

@@ -51,8 +51,8 @@ class SmoothingSettings:
     degree: int = DEFAULT_DEGREE
 
     def __post_init__(self) -> None:
-        if not (isinstance(self.strength, int | float) and math.isfinite(self.strength)
-                and 0.0 <= self.strength <= 1.0):
+        if not (isinstance(self.strength, int | float) and not isinstance(self.strength, bool)
+                and math.isfinite(self.strength) and 0.0 <= self.strength <= 1.0):
             raise ValueError(f"smoothing strength: expected a number from 0 (off) to 1 (strongest), got "
                              f"{self.strength!r}")
         if not (isinstance(self.max_gap_s, int | float) and math.isfinite(self.max_gap_s) and self.max_gap_s > 0):
