@@ -1,7 +1,9 @@
 """Several people in a video (`infer VIDEO --person`): a take per person, ids kept when two people cross and when one
-steps out and comes back, frames without the person marked no_person, and --person picking whose takes are written."""
+steps out and comes back, frames without the person marked no_person, --person picking whose takes are written, and
+Ctrl-C keeping each person's take of the frames done."""
 
 import json
+import signal
 
 import cv2
 import numpy as np
@@ -9,6 +11,7 @@ import pytest
 from conftest import SAMPLE_PHOTO
 from video_clips import write_clip
 
+from hkmr_studio import video_batch
 from hkmr_studio.cli import main
 from hkmr_studio.pipeline.core import Pipeline
 from hkmr_studio.pipeline.people import PersonChoiceError
@@ -128,3 +131,28 @@ def test_pick_people_all_largest_or_an_id_and_a_missing_id_names_who_exist():
     assert pick_people({}, "largest") == []
     with pytest.raises(PersonChoiceError, match=r"person 3 asked for, but the video shows 3 \(0 to 2"):
         pick_people(boxes, 3)
+
+
+@pytest.mark.slow  # MediaPipe, the person detector and the body: ~10 s on 2 busy cores
+def test_ctrl_c_keeps_each_persons_take_of_the_frames_done(tmp_path, capsys, monkeypatch, untrained_model_path):
+    recover = video_batch.recover_people_takes
+
+    def press_ctrl_c_at_frame_2(frames, pipeline, which, focal_length, progress):
+        def then_ctrl_c(done, expected):
+            progress(done, expected)
+            if done == 2:
+                signal.raise_signal(signal.SIGINT)  # as the terminal delivers it: through the installed handler
+        return recover(frames, pipeline, which, focal_length, then_ctrl_c)
+
+    monkeypatch.setattr(video_batch, "recover_people_takes", press_ctrl_c_at_frame_2)
+    clip = write_clip(tmp_path / "cross.avi", crossing_frames(6))
+    out = tmp_path / "out"
+    code = main(["infer", str(clip), "--person", "all", "--out", str(out), "--model", str(untrained_model_path),
+                 "--format", "bvh"])
+    assert code == 130, capsys.readouterr().err
+    takes = [read_take(out / "cross" / f"p{i}") for i in (0, 1)]
+    assert [t.frame_count for t in takes] == [2, 2] and all(t.found.all() for t in takes)
+    assert not list((out / "cross").rglob("*.bvh"))  # no animation of a cut-short take
+    report = json.loads((out / "report.json").read_text())["videos"][0]
+    assert [p["status"] for p in report["people"]] == ["recovered", "recovered"]
+    assert "interrupted" in report["people"][0]["message"]
