@@ -6,9 +6,9 @@ is expected now (its last position moved on by its last velocity), so two people
 matched starts a new id, unless a track lost for at most MAX_GAP_FRAMES frames is near where that track was heading and
 of about its size: then the person who left and came back keeps their id.
 
-How it plugs into a video of several people (video.recover.recover_take follows one person today): per frame,
-`PeopleFinder.find` on the frame, then `update([Sighting.of(p) for p in people])`, and each id's frames become that
-person's take (one `video.recover.TakeRecorder` per id).
+`video.people_takes` uses it for a video of several people: per frame, the people found (or followed), then
+`update([Sighting.of(p) for p in people])`, and each id's frames become that person's take (one
+`video.recover.TakeRecorder` per id).
 """
 
 from __future__ import annotations
