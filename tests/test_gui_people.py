@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QFileDialog
 from hkmr_studio.gui.people import NO_PERSON_IN_WINDOW
 from hkmr_studio.gui.state import Status
 from hkmr_studio.gui.testing import studio_window
+from hkmr_studio.pipeline.core import Pipeline
 from hkmr_studio.pipeline.detection import NO_PERSON_MESSAGE, Detection, PoseDetector
 from hkmr_studio.pipeline.images import load_image
 from hkmr_studio.pipeline.person_detector import PersonDetector
@@ -67,9 +68,10 @@ def test_two_people_get_two_bodies_and_clicking_the_other_selects_it_for_docks_3
         assert document.people[first].analysis.result.fit is None
         qtbot.mouseClick(window.image_view.viewport(), Qt.MouseButton.LeftButton,
                          pos=_view_point(window, *_box_centre(document.people[first].box)))
-        assert document.person == first and document.keypoint_edits is None
-        window.inference.select_person(document, other)
-        assert document.keypoint_edits is not None and document.keypoint_edits.edited  # their edits stayed theirs
+        assert document.person == first and document.keypoint_edits is None and not window.undo_action.isEnabled()
+        window.people_list.list.setCurrentRow(other)
+        assert document.person == other and window.undo_action.isEnabled()  # their edits stayed theirs
+        assert document.keypoint_edits.edited
 
 
 @pytest.mark.slow
@@ -121,3 +123,22 @@ def test_the_box_tool_adds_the_person_detection_missed_and_esc_cancels_it(
         assert not window.box_tool.active
         assert len(document.people) == 1 and document.people[0].found.source == "box"
         assert document.status is Status.DONE and document.analysis is document.people[0].analysis
+
+
+@pytest.mark.slow
+def test_a_photo_of_one_person_keeps_the_single_person_pipelines_body(qtbot, tmp_path, untrained_model_path):
+    with studio_window(qtbot, tmp_path / "config", untrained_model_path, photo=SAMPLE_PHOTO,
+                       timeout_ms=WAIT_MS) as window:
+        document = window.state.current
+        assert len(document.people) == 1 and document.analysis is document.people[0].analysis
+        assert window.image_view.people_overlay.labels() == []  # one person: no boxes or labels drawn
+        pipeline = Pipeline(model=str(untrained_model_path), device="cpu")
+        try:
+            before = pipeline.run(load_image(SAMPLE_PHOTO))
+        finally:
+            pipeline.close()
+        after = document.analysis.result
+        np.testing.assert_array_equal(after.keypoints.xy, before.keypoints.xy)
+        np.testing.assert_array_equal(after.mask, before.mask)
+        for name in ("global_orient", "body_pose", "betas", "transl", "vertices"):
+            np.testing.assert_allclose(getattr(after.regression, name), getattr(before.regression, name), atol=1e-6)

@@ -343,8 +343,14 @@ class MainWindow(QMainWindow):
         self.view_menu.addSeparator()
         self.view_menu.addAction(self.people_dock.toggleViewAction())
         for chosen in (self.people_list.chosen, self.image_view.person_clicked):
-            chosen.connect(lambda index: self.inference.select_person(self.state.current, index))
+            chosen.connect(self.select_person)
         self.inference.analysed.connect(lambda d: self.people_dock.show() if len(d.people) > 1 else None)
+
+    def select_person(self, index: int) -> None:
+        """Show person `index` of the photo shown, with their keypoint edits (Undo, Redo and Reset follow)."""
+        if self.state.current is not None:
+            self.inference.select_person(self.state.current, index)
+            self._on_history_changed()
 
     def _on_box_tool(self, on: bool) -> None:
         if on:
