@@ -60,6 +60,7 @@ class InferenceController(QObject):
         self._running: tuple[Document, GeneratorWorker] | None = None
         self._waiting: tuple[Document, Request | PeopleRequest] | None = None
         self._dropped: GeneratorWorker | None = None  # running, but its result is no longer wanted
+        self._running_people = False  # what runs finds people (it is not a refit, flip or refinement of one)
         self._fitting_warmed = False
         self._closed = False
         state.current_changed.connect(self._on_current_changed)
@@ -96,13 +97,14 @@ class InferenceController(QObject):
         self._submit(document, PeopleRequest(request, (box,), add=True), stop_running=False)
 
     def select_person(self, document: Document, index: int) -> None:
-        """Show person `index` of `document`; a refit of the person shown before is dropped (their body stays as
-        it was before that edit)."""
+        """Show person `index` of `document`; a refit, flip or refinement of the person shown before is dropped
+        (their body stays as it was before it), a search for people goes on."""
         if index == document.person or not 0 <= index < len(document.people):
             return
-        self._drop(document)
+        self._drop(document, keep_people=True)
         self._state.select_person(document, index)
-        self._state.update(document, status=_status(document.analysis.result))
+        if not (self._running_people and self._running is not None and self._running[0] is document):
+            self._state.update(document, status=_status(document.analysis.result))
 
     def refit(self, document: Document, base: Analysis, edit: KeypointState) -> None:
         """Refit `base`'s body to the edited keypoints in the background. The latest edit wins: a running job
@@ -124,11 +126,13 @@ class InferenceController(QObject):
         self._drop(document)
         self._state.update(document, analysis=analysis, status=Status.DONE)
 
-    def _drop(self, document: Document) -> None:
-        """Forget what waits for `document` and stop what runs for it, its result unwanted."""
-        if self._waiting is not None and self._waiting[0] is document:
+    def _drop(self, document: Document, keep_people: bool = False) -> None:
+        """Forget what waits for `document` and stop what runs for it, its result unwanted; `keep_people`: except
+        runs that find people."""
+        if (self._waiting is not None and self._waiting[0] is document
+                and not (keep_people and isinstance(self._waiting[1], PeopleRequest))):
             self._waiting = None
-        if self._running is not None and self._running[0] is document:
+        if self._running is not None and self._running[0] is document and not (keep_people and self._running_people):
             self._dropped = self._running[1]
             self._dropped.quit()
 
@@ -178,7 +182,7 @@ class InferenceController(QObject):
         worker.returned.connect(partial(self._on_people if people else self._on_returned, document))
         worker.errored.connect(partial(self._on_errored, document, request.request if people else request))
         worker.finished.connect(partial(self._on_finished, document))
-        self._running = (document, worker)
+        self._running, self._running_people = (document, worker), people
         self._state.update(document, status=Status.RUNNING)
         self._state.set_busy(True)
         self._workers.start(worker)
