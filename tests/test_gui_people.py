@@ -3,6 +3,7 @@ docks, the 3D view and keypoint refits follow it), Export Everyone writes one fi
 person detection missed (Esc cancels it). The two-people photo is the bundled sample tiled twice side by side."""
 
 import json
+from types import SimpleNamespace
 
 import cv2
 import numpy as np
@@ -12,12 +13,13 @@ from conftest import SAMPLE_PHOTO
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtWidgets import QFileDialog
 
-from hkmr_studio.gui.people import NO_PERSON_IN_WINDOW
-from hkmr_studio.gui.state import Status
+from hkmr_studio.gui.people import NO_PERSON_IN_WINDOW, Person
+from hkmr_studio.gui.state import Choices, Document, Status, StudioState
 from hkmr_studio.gui.testing import studio_window
 from hkmr_studio.pipeline.core import Pipeline
 from hkmr_studio.pipeline.detection import NO_PERSON_MESSAGE, Detection, PoseDetector
 from hkmr_studio.pipeline.images import load_image
+from hkmr_studio.pipeline.people import FoundPerson
 from hkmr_studio.pipeline.person_detector import PersonDetector
 
 WAIT_MS = 240_000
@@ -142,3 +144,27 @@ def test_a_photo_of_one_person_keeps_the_single_person_pipelines_body(qtbot, tmp
         np.testing.assert_array_equal(after.mask, before.mask)
         for name in ("global_orient", "body_pose", "betas", "transl", "vertices"):
             np.testing.assert_allclose(getattr(after.regression, name), getattr(before.regression, name), atol=1e-6)
+
+
+def test_selecting_a_person_shows_their_analysis_and_keeps_each_ones_edits_and_refits():
+    state = StudioState(Choices(model="hkmr"))
+    document = Document(name="photo", image=load_image(SAMPLE_PHOTO))
+    analyses = [SimpleNamespace(name="left"), SimpleNamespace(name="right")]  # the state only stores them
+    people = [Person(FoundPerson((x, 0.0, 100.0, 300.0), "detected", None), a) for x, a in ((0.0, analyses[0]),
+                                                                                             (300.0, analyses[1]))]
+    changed = []
+    state.document_changed.connect(changed.append)
+    state.set_people(document, people, 1)
+    assert document.analysis is analyses[1] and document.person == 1 and changed == [document]
+    assert document.person_stem == "pose2sim_single_person_p1"
+    edits = SimpleNamespace(name="edits of the right one")
+    document.keypoint_edits = edits
+    state.select_person(document, 0)
+    assert document.analysis is analyses[0] and document.keypoint_edits is None and people[1].keypoint_edits is edits
+    refit = SimpleNamespace(name="refit of the left one")
+    state.update(document, analysis=refit)
+    assert people[0].analysis is refit and people[1].analysis is analyses[1]
+    state.select_person(document, 1)
+    assert document.analysis is analyses[1] and document.keypoint_edits is edits
+    state.set_people(document, [], 0)
+    assert document.people == [] and document.keypoint_edits is None and document.person_stem == "pose2sim_single_person"
