@@ -15,7 +15,7 @@ from hkmr_studio.gui.capture import FrameMailbox, VideoSource
 from hkmr_studio.gui.stall_probe import StallProbe
 from hkmr_studio.gui.state import Status
 from hkmr_studio.gui.testing import Gate, studio_window, write_test_video
-from hkmr_studio.gui.viewport import MAX_RENDER_HZ
+from hkmr_studio.gui.viewport import LIVE_MULTI_SAMPLES, MAX_RENDER_HZ
 
 WAIT_MS = 60_000
 
@@ -165,3 +165,14 @@ def test_the_stall_probe_measures_a_blocked_gui_thread(qtbot):
     qtbot.wait(50)
     probe.stop()
     assert probe.longest_ms >= 250 and len(probe.stalls) == 1 and probe.ticks > 2
+
+
+def test_the_3d_view_renders_without_multisampling_while_live_video_runs(qtbot, window, video, counted_renders):
+    render_window = window.viewport.plotter.render_window
+    full = render_window.GetMultiSamples()
+    with qtbot.waitSignal(window.live.stopped, timeout=WAIT_MS):
+        window.start_live_from(VideoSource(file=video))
+        qtbot.waitUntil(lambda: window.live.frames_analysed >= 1 and bool(counted_renders), timeout=WAIT_MS)
+        assert render_window.GetMultiSamples() == LIVE_MULTI_SAMPLES < full
+        window.live.stop()
+    assert render_window.GetMultiSamples() == full
