@@ -77,13 +77,20 @@ def test_two_people_get_two_bodies_and_clicking_the_other_selects_it_for_docks_3
 
 
 @pytest.mark.slow
-def test_export_everyone_writes_one_file_per_person_listing_the_people(
+def test_analysing_again_keeps_the_person_shown_and_export_everyone_writes_one_file_per_person(
         qtbot, tmp_path, untrained_model_path, two_people, monkeypatch):
     out = tmp_path / "everyone"
     out.mkdir()
     monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda parent, caption, folder: str(out))
     with studio_window(qtbot, tmp_path / "config", untrained_model_path, photo=two_people,
                        timeout_ms=WAIT_MS) as window:
+        document = window.state.current
+        shown = 1 - document.person
+        window.select_person(shown)
+        before = document.people
+        with qtbot.waitSignal(window.inference.analysed, timeout=WAIT_MS):
+            window.analyse_action.trigger()
+        assert document.people is not before and document.person == shown  # new people, the same one shown
         window.settings.export_formats = ["obj", "json"]
         with qtbot.waitSignal(window.exporter.finished, timeout=WAIT_MS) as done:
             window.export_people_action.trigger()

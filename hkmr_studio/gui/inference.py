@@ -20,7 +20,7 @@ from superqt.utils import FunctionWorker, GeneratorWorker
 from hkmr_studio.fitting.smplify import warm_up_lbfgs
 from hkmr_studio.gui.analysis import Analysis, Engine, Request, explain_error, is_bug
 from hkmr_studio.gui.keypoint_edits import KeypointState
-from hkmr_studio.gui.people import PeopleAnalysis, PeopleEngine, PeopleRequest, from_left, largest
+from hkmr_studio.gui.people import PeopleAnalysis, PeopleEngine, PeopleRequest, from_left, to_select
 from hkmr_studio.gui.state import Document, Level, Status, StudioState
 from hkmr_studio.gui.workers import SerialWorkers, WorkerError, reporting
 from hkmr_studio.pipeline.core import PipelineResult
@@ -207,8 +207,8 @@ class InferenceController(QObject):
         self.analysed.emit(document)
 
     def _on_people(self, document: Document, found: PeopleAnalysis) -> None:
-        """Store the people of a finished people run: all of them (the largest selected), or, for a box the user
-        drew, the person in it added to those there were (and selected)."""
+        """Store the people of a finished people run: all of them (the one where the person shown was, else the
+        largest, selected), or, for a box the user drew, the person in it added to those there were (and selected)."""
         if self._closed or not self._is_open(document) or self._running[1] is self._dropped:
             return
         if found.message:
@@ -220,7 +220,8 @@ class InferenceController(QObject):
         if not found.people:  # nobody in the user's box: the people shown stay
             return
         people = from_left(document.people + found.people) if found.request.add else found.people
-        selected = people.index(found.people[0]) if found.request.add else largest(people)
+        selected = (people.index(found.people[0]) if found.request.add
+                    else to_select(people, document.selected_person))
         for text in dict.fromkeys(m for p in found.people for m in p.analysis.result.messages):  # each note once
             self._state.notify(Level.WARNING, text, document.name)
         self._state.set_people(document, people, selected)

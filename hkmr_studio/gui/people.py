@@ -13,11 +13,13 @@ import time
 from collections.abc import Generator
 from dataclasses import dataclass, replace
 
+import numpy as np
+
 from hkmr_studio.gui.analysis import Analysis, Engine, Request
 from hkmr_studio.gui.keypoint_edits import KeypointEdits
 from hkmr_studio.pipeline.core import Pipeline
 from hkmr_studio.pipeline.detection import NO_PERSON_MESSAGE, Box
-from hkmr_studio.pipeline.people import FoundPerson, PeopleFinder, people_from_keypoints
+from hkmr_studio.pipeline.people import SAME_PERSON_IOU, FoundPerson, PeopleFinder, box_iou, people_from_keypoints
 from hkmr_studio.render.llvm_guard import load_triton_before_opengl
 
 #: What the window says when it finds nobody: the box tool is how to show it where someone is.
@@ -73,8 +75,13 @@ def from_left(people: list[Person]) -> list[Person]:
     return sorted(people, key=lambda p: p.box[0] + p.box[2] / 2)
 
 
-def largest(people: list[Person]) -> int:
-    """The index of the person with the largest box (the one a photo of several shows first)."""
+def to_select(people: list[Person], before: Person | None) -> int:
+    """The index of the person to show after a new search: the one where `before` (the person shown until then) is,
+    when a box overlaps theirs by more than SAME_PERSON_IOU, else the one with the largest box."""
+    if before is not None:
+        overlap = [box_iou(p.box, before.box) for p in people]
+        if max(overlap) > SAME_PERSON_IOU:
+            return int(np.argmax(overlap))
     return max(range(len(people)), key=lambda i: people[i].box[2] * people[i].box[3])
 
 
