@@ -13,6 +13,7 @@ from hkmr_studio.gui.qt_images import qimage_from_array
 from hkmr_studio.gui.state import Document, StudioState
 
 THUMBNAIL_PX = 72
+LIST_TEXT_PX = 150  # room beside each thumbnail for its label, source and state
 NOBODY = "No people in this photo yet. When detection misses someone, draw a box around them (Body ▸ Draw Person Box)."
 SOURCE_TEXT = {"detected": "detected", "box": "your box", "keypoints": "keypoint file"}
 
@@ -49,6 +50,8 @@ class PeopleList(QWidget):
         self.empty_label.setWordWrap(True)
         self.list = QListWidget()
         self.list.setIconSize(QSize(THUMBNAIL_PX, THUMBNAIL_PX))
+        self.list.setWordWrap(True)
+        self.list.setMinimumWidth(THUMBNAIL_PX + LIST_TEXT_PX)
         self.list.currentRowChanged.connect(self._on_row)
         layout = QVBoxLayout(self)
         layout.addWidget(self.empty_label)
