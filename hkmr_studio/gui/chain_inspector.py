@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from functools import partial
 
 import numpy as np
 import pyvista as pv
@@ -25,7 +24,6 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from superqt.utils import FunctionWorker
 
 from hkmr_studio.body import kinematics
 from hkmr_studio.export.frames import camera_to_yup
@@ -33,7 +31,7 @@ from hkmr_studio.gui.analysis import Analysis, explain_error, is_bug
 from hkmr_studio.gui.image_view import ImageView
 from hkmr_studio.gui.state import Document, Level, StudioState
 from hkmr_studio.gui.viewport import BodyViewport
-from hkmr_studio.gui.workers import SerialWorkers
+from hkmr_studio.gui.workers import LatestJob
 from hkmr_studio.pipeline.core import Pipeline
 from hkmr_studio.pipeline.images import LoadedImage
 from hkmr_studio.pipeline.keypoints import Keypoints2D
@@ -124,13 +122,11 @@ class ChainInspector(QWidget):
         self._state = state
         self._baseline = baseline
         self._pipelines: dict[tuple[str, str, str | None], Pipeline] = {}
-        self._workers = SerialWorkers(self)
+        self._jobs: LatestJob[_Job, dict[str, TraceBodies]] = LatestJob(self._trace, self._on_traced,
+                                                                         self._on_errored, self)
         self._bodies: dict[str, TraceBodies] = {}
         self._document: Document | None = None
         self._analysis: Analysis | None = None  # the analysis traced (or being traced)
-        self._pending: _Job | None = None
-        self._running = False
-        self._closed = False
         self._highlight: str | None = None
         self.skeleton = StepSkeleton(image_view, viewport)
 
@@ -191,15 +187,13 @@ class ChainInspector(QWidget):
         self._on_document(self._state.current)
 
     def shutdown(self) -> None:
-        self._closed = True
-        self._pending = None
-        self._workers.wait()
+        self._jobs.close()
 
     # --- computing ------------------------------------------------------------------------------------------
 
     def _on_document(self, document: Document | None) -> None:
         analysis = document.analysis if document is not None else None
-        if self._closed or (document is self._document and analysis is self._analysis):
+        if self._jobs.closed or (document is self._document and analysis is self._analysis):
             return
         self._document, self._analysis = document, analysis
         self._bodies = {}
@@ -210,27 +204,15 @@ class ChainInspector(QWidget):
             return
         choices = self._state.choices
         models = tuple(dict.fromkeys([choices.model, self._baseline]))
-        self._pending = _Job(document, analysis.image, analysis.result.keypoints, models, choices.device,
-                             choices.body_path)
         self.status_label.setText("Tracing " + " and ".join(models) + "…")
-        self._start_pending()
+        self._jobs.submit(_Job(document, analysis.image, analysis.result.keypoints, models, choices.device,
+                               choices.body_path))
 
-    def showEvent(self, event: object) -> None:  # noqa: N802 (Qt's name)
+    def showEvent(self, event: object) -> None:
         super().showEvent(event)
-        if not self._bodies and not self._running:
+        if not self._bodies and not self._jobs.running:
             self._analysis = None
             self.refresh()
-
-    def _start_pending(self) -> None:
-        if self._running or self._pending is None:
-            return
-        job, self._pending = self._pending, None
-        worker = FunctionWorker(self._trace, job)
-        worker.returned.connect(partial(self._on_traced, job))
-        worker.errored.connect(self._on_errored)
-        worker.finished.connect(self._on_finished)
-        self._running = True
-        self._workers.start(worker)
 
     def _trace(self, job: _Job) -> dict[str, TraceBodies]:
         """Worker thread: every model on the job's keypoints, and the bodies of each trace entry."""
@@ -247,7 +229,7 @@ class ChainInspector(QWidget):
         return out
 
     def _on_traced(self, job: _Job, bodies: dict[str, TraceBodies]) -> None:
-        if self._closed or job.document is not self._document or self._pending is not None:
+        if job.document is not self._document:
             return
         self._bodies = bodies
         self.model_box.blockSignals(True)
@@ -258,18 +240,11 @@ class ChainInspector(QWidget):
         self.ready.emit()
 
     def _on_errored(self, exc: Exception) -> None:
-        if self._closed:
-            return
         if is_bug(exc):
             log.error("tracing failed", exc_info=exc)
         text = explain_error(exc)
         self.status_label.setText(text)
         self._state.notify(Level.ERROR, f"Chain inspector: {text}")
-
-    def _on_finished(self) -> None:
-        self._running = False
-        if not self._closed:
-            self._start_pending()
 
     # --- showing --------------------------------------------------------------------------------------------
 

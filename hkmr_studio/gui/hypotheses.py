@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from functools import partial
 
 import numpy as np
 import pyvista as pv
@@ -26,7 +25,6 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from superqt.utils import FunctionWorker
 
 from hkmr_studio.body import kinematics
 from hkmr_studio.export.frames import camera_to_yup
@@ -34,7 +32,7 @@ from hkmr_studio.gui.analysis import Analysis, explain_error, is_bug
 from hkmr_studio.gui.image_view import ImageView
 from hkmr_studio.gui.state import Document, Level, StudioState
 from hkmr_studio.gui.viewport import BodyViewport
-from hkmr_studio.gui.workers import SerialWorkers
+from hkmr_studio.gui.workers import LatestJob
 from hkmr_studio.hypotheses import DEFAULT_SAMPLES, PROBABILISTIC_MODEL, Hypotheses, Hypothesis, HypothesisMaker
 from hkmr_studio.pipeline.core import Pipeline
 
@@ -73,11 +71,9 @@ class HypothesesPanel(QWidget):
         self._state, self._image_view, self._viewport = state, image_view, viewport
         self._model, self._samples = model, samples
         self._makers: dict[tuple[str, str | None], HypothesisMaker] = {}
-        self._workers = SerialWorkers(self)
+        self._jobs: LatestJob[_Job, Hypotheses] = LatestJob(self._make, self._on_made, self._on_errored, self)
         self._document: Document | None = None
         self._analysis: Analysis | None = None
-        self._pending: _Job | None = None
-        self._running = self._closed = False
         self._shown = True
         self._keep_for: Document | None = None  # the document whose next analysis shows a chosen hypothesis
         self.hypotheses: Hypotheses | None = None
@@ -126,15 +122,13 @@ class HypothesesPanel(QWidget):
         self._draw()
 
     def shutdown(self) -> None:
-        self._closed = True
-        self._pending = None
-        self._workers.wait()
+        self._jobs.close()
 
     # --- computing ------------------------------------------------------------------------------------------
 
     def _on_document(self, document: Document | None) -> None:
         analysis = document.analysis if document is not None else None
-        if self._closed or (document is self._document and analysis is self._analysis):
+        if self._jobs.closed or (document is self._document and analysis is self._analysis):
             return
         if document is self._keep_for and analysis is not None and self.hypotheses is not None:
             self._keep_for = None  # the hypothesis chosen is now the body: the list stays
@@ -146,26 +140,14 @@ class HypothesesPanel(QWidget):
             self.status_label.setText("Open a photo with a recovered body; its plausible bodies appear here.")
             return
         choices = self._state.choices
-        self._pending = _Job(document, analysis, choices.device, choices.body_path)
         self.status_label.setText(f"Drawing {self._samples} bodies from {self._model}…")
-        self._start_pending()
+        self._jobs.submit(_Job(document, analysis, choices.device, choices.body_path))
 
     def showEvent(self, event: object) -> None:
         super().showEvent(event)
-        if self.hypotheses is None and not self._running:
+        if self.hypotheses is None and not self._jobs.running:
             self._analysis = None
             self._on_document(self._state.current)
-
-    def _start_pending(self) -> None:
-        if self._running or self._pending is None:
-            return
-        job, self._pending = self._pending, None
-        worker = FunctionWorker(self._make, job)
-        worker.returned.connect(partial(self._on_made, job))
-        worker.errored.connect(self._on_errored)
-        worker.finished.connect(self._on_finished)
-        self._running = True
-        self._workers.start(worker)
 
     def _make(self, job: _Job) -> Hypotheses:
         """Worker thread: the hypotheses of the job's photo, with the flow-prior refit after a keypoint edit."""
@@ -176,25 +158,18 @@ class HypothesesPanel(QWidget):
                                       flow_fit=job.analysis.request.refit_from is not None)
 
     def _on_made(self, job: _Job, hypotheses: Hypotheses) -> None:
-        if self._closed or job.analysis is not self._analysis or self._pending is not None:
+        if job.analysis is not self._analysis:
             return
         self._show(hypotheses)
         self.status_label.setText(self._summary(job.analysis, hypotheses))
         self.ready.emit()
 
     def _on_errored(self, exc: Exception) -> None:
-        if self._closed:
-            return
         if is_bug(exc):
             log.error("drawing hypotheses failed", exc_info=exc)
         text = explain_error(exc)
         self.status_label.setText(text)
         self._state.notify(Level.ERROR, f"Hypotheses: {text}")
-
-    def _on_finished(self) -> None:
-        self._running = False
-        if not self._closed:
-            self._start_pending()
 
     @staticmethod
     def _summary(analysis: Analysis, hypotheses: Hypotheses) -> str:

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Generator
 from functools import partial, wraps
-from typing import ParamSpec, TypeVar
+from typing import Generic, ParamSpec, TypeVar
 
 from PySide6.QtCore import QObject, QThreadPool
-from superqt.utils import WorkerBase
+from superqt.utils import FunctionWorker, WorkerBase
 
 P = ParamSpec("P")
 Y = TypeVar("Y")
 R = TypeVar("R")
+J = TypeVar("J")
 
 
 class SerialWorkers(QObject):
@@ -52,6 +53,56 @@ class SerialWorkers(QObject):
 
     def _release_finished(self) -> None:
         self._finished.clear()
+
+
+class LatestJob(QObject, Generic[J, R]):
+    """One job at a time on a worker thread of its own, for a dock that recomputes when the photo changes.
+
+    `submit` while a job runs makes the new job wait, replacing any job already waiting; `done(job, value)` is
+    called on the GUI thread only when no newer job waits, `failed(exc)` for any failure, neither after `close`.
+    """
+
+    def __init__(self, work: Callable[[J], R], done: Callable[[J, R], None], failed: Callable[[Exception], None],
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._work, self._done, self._failed = work, done, failed
+        self._workers = SerialWorkers(self)
+        self._waiting: J | None = None
+        self.running = self.closed = False
+
+    def submit(self, job: J) -> None:
+        self._waiting = job
+        self._start_waiting()
+
+    def close(self) -> None:
+        """Drop the waiting job, wait for the running one; nothing is reported afterwards."""
+        self.closed = True
+        self._waiting = None
+        self._workers.wait()
+
+    def _start_waiting(self) -> None:
+        if self.running or self._waiting is None:
+            return
+        job, self._waiting = self._waiting, None
+        worker = FunctionWorker(self._work, job)
+        worker.returned.connect(partial(self._on_returned, job))
+        worker.errored.connect(self._on_errored)
+        worker.finished.connect(self._on_finished)
+        self.running = True
+        self._workers.start(worker)
+
+    def _on_returned(self, job: J, value: R) -> None:
+        if not self.closed and self._waiting is None:
+            self._done(job, value)
+
+    def _on_errored(self, exc: Exception) -> None:
+        if not self.closed:
+            self._failed(exc)
+
+    def _on_finished(self) -> None:
+        self.running = False
+        if not self.closed:
+            self._start_waiting()
 
 
 class WorkerError(Exception):
