@@ -11,9 +11,10 @@ import pytest
 import trimesh
 from conftest import SAMPLE_PHOTO
 from PySide6.QtCore import QPointF, Qt
-from PySide6.QtWidgets import QFileDialog
+from PySide6.QtWidgets import QFileDialog, QGraphicsScene
 
 from hkmr_studio.gui.people import NO_PERSON_IN_WINDOW, Person
+from hkmr_studio.gui.people_overlay import PeopleOverlay
 from hkmr_studio.gui.state import Choices, Document, Status, StudioState
 from hkmr_studio.gui.testing import studio_window
 from hkmr_studio.pipeline.core import Pipeline
@@ -175,3 +176,20 @@ def test_selecting_a_person_shows_their_analysis_and_keeps_each_ones_edits_and_r
     assert document.analysis is analyses[1] and document.keypoint_edits is edits
     state.set_people(document, [], 0)
     assert document.people == [] and document.keypoint_edits is None and document.person_stem == "pose2sim_single_person"
+
+
+def test_a_click_where_two_boxes_overlap_picks_the_person_whose_mask_is_there_else_the_smaller_box(qtbot):
+    no_body = SimpleNamespace(mesh_layer=None, result=SimpleNamespace(best=None))
+    mask = np.zeros((400, 400), np.float32)
+    mask[100:300, 150:200] = 1.0  # the large box's person stands in the small box's corner
+    people = [Person(FoundPerson((0.0, 0.0, 400.0, 400.0), "detected", None, mask=mask), no_body),
+              Person(FoundPerson((120.0, 80.0, 200.0, 250.0), "box", None), no_body)]
+    document = Document(name="two", image=load_image(SAMPLE_PHOTO), people=people, person=0)
+    scene = QGraphicsScene()
+    overlay = PeopleOverlay(scene)
+    overlay.show(document)
+    assert [label.text() for label in overlay.labels()] == ["p0", "p1"]
+    assert overlay.person_at(QPointF(170, 200)) == 0  # both boxes, on the large box's person's mask
+    assert overlay.person_at(QPointF(250, 200)) == 1  # both boxes, no mask there: the smaller box
+    assert overlay.person_at(QPointF(20, 20)) == 0
+    assert overlay.person_at(QPointF(500, 500)) is None
