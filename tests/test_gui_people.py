@@ -107,7 +107,7 @@ def test_analysing_again_keeps_the_person_shown_and_export_everyone_writes_one_f
 
 
 @pytest.mark.slow
-def test_the_box_tool_adds_the_person_detection_missed_and_esc_cancels_it(
+def test_the_box_tool_adds_the_person_detection_missed_once_and_esc_cancels_it(
         qtbot, tmp_path, untrained_model_path, monkeypatch):
     detect = PoseDetector.detect
     monkeypatch.setattr(PersonDetector, "detect", lambda self, image: [])
@@ -133,6 +133,13 @@ def test_the_box_tool_adds_the_person_detection_missed_and_esc_cancels_it(
         assert not window.box_tool.active
         assert len(document.people) == 1 and document.people[0].found.source == "box"
         assert document.status is Status.DONE and document.analysis is document.people[0].analysis
+        window.box_action.trigger()  # the same person again: found already, not added twice
+        qtbot.mousePress(viewport, Qt.MouseButton.LeftButton, pos=_view_point(window, 8, 8))
+        qtbot.mouseMove(viewport, pos=_view_point(window, width - 8, height - 8))
+        with qtbot.waitSignal(window.inference.idle, timeout=WAIT_MS):
+            qtbot.mouseRelease(viewport, Qt.MouseButton.LeftButton, pos=_view_point(window, width - 8, height - 8))
+        assert len(document.people) == 1 and document.status is Status.DONE
+        assert any("That box holds p0, who was found already" in text for text in window.banner.texts())
 
 
 @pytest.mark.slow

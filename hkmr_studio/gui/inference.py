@@ -20,7 +20,15 @@ from superqt.utils import FunctionWorker, GeneratorWorker
 from hkmr_studio.fitting.smplify import warm_up_lbfgs
 from hkmr_studio.gui.analysis import Analysis, Engine, Request, explain_error, is_bug
 from hkmr_studio.gui.keypoint_edits import KeypointState
-from hkmr_studio.gui.people import PeopleAnalysis, PeopleEngine, PeopleRequest, from_left, to_select
+from hkmr_studio.gui.people import (
+    PeopleAnalysis,
+    PeopleEngine,
+    PeopleRequest,
+    found_already,
+    from_left,
+    person_label,
+    to_select,
+)
 from hkmr_studio.gui.state import Document, Level, Status, StudioState
 from hkmr_studio.gui.workers import SerialWorkers, WorkerError, reporting
 from hkmr_studio.pipeline.core import PipelineResult
@@ -208,7 +216,8 @@ class InferenceController(QObject):
 
     def _on_people(self, document: Document, found: PeopleAnalysis) -> None:
         """Store the people of a finished people run: all of them (the one where the person shown was, else the
-        largest, selected), or, for a box the user drew, the person in it added to those there were (and selected)."""
+        largest, selected), or, for a box the user drew, the person in it added to those there were (and selected;
+        someone found already is selected instead)."""
         if self._closed or not self._is_open(document) or self._running[1] is self._dropped:
             return
         if found.message:
@@ -218,6 +227,11 @@ class InferenceController(QObject):
             self._on_returned(document, found.nobody)
             return
         if not found.people:  # nobody in the user's box: the people shown stay
+            return
+        if found.request.add and (known := found_already(found.people[0], document.people)) is not None:
+            self._state.notify(Level.INFO, f"That box holds {person_label(known)}, who was found already.",
+                               document.name)
+            self.select_person(document, known)
             return
         people = from_left(document.people + found.people) if found.request.add else found.people
         selected = (people.index(found.people[0]) if found.request.add

@@ -75,13 +75,17 @@ def from_left(people: list[Person]) -> list[Person]:
     return sorted(people, key=lambda p: p.box[0] + p.box[2] / 2)
 
 
+def found_already(person: Person, people: list[Person]) -> int | None:
+    """The index of the one of `people` whose box overlaps `person`'s by more than SAME_PERSON_IOU, if any."""
+    overlap = [box_iou(p.box, person.box) for p in people]
+    return int(np.argmax(overlap)) if overlap and max(overlap) > SAME_PERSON_IOU else None
+
+
 def to_select(people: list[Person], before: Person | None) -> int:
     """The index of the person to show after a new search: the one where `before` (the person shown until then) is,
     when a box overlaps theirs by more than SAME_PERSON_IOU, else the one with the largest box."""
-    if before is not None:
-        overlap = [box_iou(p.box, before.box) for p in people]
-        if max(overlap) > SAME_PERSON_IOU:
-            return int(np.argmax(overlap))
+    if before is not None and (index := found_already(before, people)) is not None:
+        return index
     return max(range(len(people)), key=lambda i: people[i].box[2] * people[i].box[3])
 
 
