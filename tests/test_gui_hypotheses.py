@@ -3,8 +3,8 @@ and in 3D with the spread per joint as colour; selecting a sample draws it, and 
 
 import numpy as np
 import pytest
-
 from conftest import SAMPLE_PHOTO
+
 from hkmr_studio.export.frames import camera_to_yup
 from hkmr_studio.gui.hypotheses import HYPOTHESIS_ACTOR, SPREAD_ACTOR, spread_colors
 from hkmr_studio.gui.testing import studio_window
