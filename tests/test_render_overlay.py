@@ -107,7 +107,6 @@ def test_an_empty_render_of_a_mesh_in_view_raises_render_error(renderer, monkeyp
 
 def test_ctrl_c_during_a_render_takes_effect_when_vtk_returns(renderer):
     """Ctrl-C inside a VTK callback would be swallowed or end the process; it is held until the render is done."""
-    import os
     import signal
 
     camera = PinholeCamera(focal_length=600.0, cx=320.0, cy=240.0, width=640, height=480)
@@ -116,7 +115,7 @@ def test_ctrl_c_during_a_render_takes_effect_when_vtk_returns(renderer):
     events = []
 
     def ctrl_c(caller, event):
-        os.kill(os.getpid(), signal.SIGINT)
+        signal.raise_signal(signal.SIGINT)  # to this thread: os.kill's process-wide signal may reach another
         events.append("Ctrl-C")  # Python runs the SIGINT handler by here: inside VTK's callback
 
     tags = [window.AddObserver("StartEvent", ctrl_c),
