@@ -24,7 +24,8 @@ def load_bvh(
     try:
         import pybvh
     except ImportError as error:
-        raise ImportError("reading BVH needs pybvh, a dependency of HKMR Studio: reinstall it (pip install -e .)") from error
+        raise ImportError("reading BVH needs pybvh, a dependency of HKMR Studio: reinstall it (pip install -e .)"
+                          ) from error
     bvh = pybvh.read_bvh_file(path, world_up="+y")  # Y-up rigs; naming it skips pybvh's up-axis guess
     if repair is not None:
         by_name = {node.name: node for node in bvh.nodes}
