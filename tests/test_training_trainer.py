@@ -321,7 +321,7 @@ def test_ddp_on_two_cpu_processes(tmp_path):
     (tmp_path / "ddp.yaml").write_text(yaml.safe_dump(data))
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     done = subprocess.run([sys.executable, "-m", "training", "train", "--config", str(tmp_path / "ddp.yaml")],
-                          cwd=REPO, env=env, capture_output=True, text=True, timeout=180)  # fmt: skip
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=180, check=False)  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
     assert torch.load(tmp_path / "run" / "checkpoints" / "last.ckpt", weights_only=True)["global_step"] == 3
     summary = load_checkpoint(tmp_path / "model.pt").meta["training"]
