@@ -22,6 +22,7 @@ from hkmr_studio.resources import models_dir
 FORMAT = "hkmr-studio-model/1"
 CHECKPOINT_NAME = "model.pt"
 DEFAULT_MODEL = "hkmr"
+BASELINE_MODEL = "hmr"  # the flat HMR-style regressor the app compares HKMR against
 
 
 class ModelFileError(ValueError):
