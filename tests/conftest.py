@@ -7,10 +7,10 @@ import pytest
 import torch
 
 from hkmr_studio.checkpoints import save_checkpoint
+from hkmr_studio.llvm_load_order import load_triton_before_opengl
 from hkmr_studio.nets.recovery import MeshRegressor, ModelConfig
-from hkmr_studio.render.llvm_guard import load_triton_before_opengl
 
-# Whichever test first touches OpenGL (VTK, Qt, MediaPipe), Triton must already be loaded (see llvm_guard).
+# Whichever test first touches OpenGL (VTK, Qt, MediaPipe), Triton must already be loaded (see llvm_load_order).
 load_triton_before_opengl()
 
 REPO = Path(__file__).resolve().parent.parent

@@ -19,13 +19,13 @@ from hkmr_studio.checkpoints import ModelFileError
 from hkmr_studio.export.fbx import FbxExportError
 from hkmr_studio.export.frames import camera_to_yup
 from hkmr_studio.export.take_animation import TakeExportError
+from hkmr_studio.llvm_load_order import load_triton_before_opengl
 from hkmr_studio.pipeline.core import BodyEstimate, Pipeline, PipelineResult
 from hkmr_studio.pipeline.detection import VideoPoseDetector
 from hkmr_studio.pipeline.images import ImageLoadError, LoadedImage
 from hkmr_studio.pipeline.keypoints import Keypoints2D
 from hkmr_studio.render.colors import vertex_chain_colors
 from hkmr_studio.render.compose import photo_camera
-from hkmr_studio.render.llvm_guard import load_triton_before_opengl
 from hkmr_studio.render.overlay import MESH_COLOR_RGB, REGRESSION_COLOR_RGB, MeshRenderer, RenderError
 
 GPU_OUT_OF_MEMORY = "The GPU ran out of memory, so HKMR Studio switched the device to the CPU and ran again."
@@ -159,7 +159,7 @@ class Engine:
             result = pipeline.posed(request.image, request.keypoints, request.pose, request.focal_length)
         else:
             yield "Loading the models…"
-            load_triton_before_opengl()  # MediaPipe creates an OpenGL context when a display exists (see llvm_guard)
+            load_triton_before_opengl()  # MediaPipe creates an OpenGL context when a display exists (see llvm_load_order)
             pipeline = self.pipeline_for(request)
             detector = self.video_detector(request.video) if request.video else pipeline.detector
             _ = pipeline.body, pipeline.model  # load each now, so the next stage is the run alone

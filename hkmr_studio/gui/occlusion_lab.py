@@ -40,6 +40,7 @@ from hkmr_studio.gui.image_view import ImageView
 from hkmr_studio.gui.qt_images import qimage_from_array
 from hkmr_studio.gui.state import Document, Level, StudioState
 from hkmr_studio.gui.workers import SerialWorkers, WorkerError, reporting
+from hkmr_studio.llvm_load_order import load_triton_before_opengl
 from hkmr_studio.occlusion import DEGREES, OCCLUDER_KINDS, Occluder, make_occluder
 from hkmr_studio.occlusion_probe import (
     ALIGNMENT_NOTE,
@@ -53,7 +54,6 @@ from hkmr_studio.occlusion_probe import (
     joint_occluder,
 )
 from hkmr_studio.pipeline.images import LoadedImage
-from hkmr_studio.render.llvm_guard import load_triton_before_opengl
 
 log = logging.getLogger(__name__)
 
@@ -408,7 +408,7 @@ class OcclusionLab(QWidget):
     def _job(self, request: LabRequest, task: Callable[[LabRequest, OcclusionProbe, ProbeRun], Generator]
              ) -> Generator:
         """Worker thread: the probe and the unoccluded reference (kept while they stay the same), then the task."""
-        load_triton_before_opengl()  # MediaPipe may create an OpenGL context (see llvm_guard)
+        load_triton_before_opengl()  # MediaPipe may create an OpenGL context (see llvm_load_order)
         image = request.image
         key = (id(image), request.models, request.device, request.body_path)
         if self._probe is None or self._reference is None or self._reference[0][1:] != key[1:]:

@@ -17,10 +17,10 @@ import numpy as np
 
 from hkmr_studio.gui.analysis import Analysis, Engine, Request
 from hkmr_studio.gui.keypoint_edits import KeypointEdits
+from hkmr_studio.llvm_load_order import load_triton_before_opengl
 from hkmr_studio.pipeline.core import Pipeline
 from hkmr_studio.pipeline.detection import NO_PERSON_MESSAGE, Box
 from hkmr_studio.pipeline.people import SAME_PERSON_IOU, FoundPerson, PeopleFinder, box_iou, people_from_keypoints
-from hkmr_studio.render.llvm_guard import load_triton_before_opengl
 
 #: What the window says when it finds nobody: the box tool is how to show it where someone is.
 NO_PERSON_IN_WINDOW = ("No person found in the image. Draw a box around them (Body ▸ Draw Person Box, or press B), "
@@ -105,7 +105,7 @@ class PeopleEngine:
         """Find the people, yielding a status line before each stage, and return their analyses."""
         request = people_request.request
         yield "Loading the models…"
-        load_triton_before_opengl()  # MediaPipe creates an OpenGL context when a display exists (see llvm_guard)
+        load_triton_before_opengl()  # MediaPipe creates an OpenGL context when a display exists (see llvm_load_order)
         pipeline = self.engine.pipeline_for(request)
         yield "Finding people…"
         start = time.perf_counter()

@@ -23,8 +23,8 @@ from hkmr_studio.body import kinematics
 from hkmr_studio.export.frames import camera_to_yup
 from hkmr_studio.gui.analysis import Analysis
 from hkmr_studio.gui.state import Document, StudioState
+from hkmr_studio.llvm_load_order import load_triton_before_opengl
 from hkmr_studio.render.colors import joint_colors
-from hkmr_studio.render.llvm_guard import load_triton_before_opengl
 from hkmr_studio.render.overlay import MESH_COLOR_RGB, REGRESSION_COLOR_RGB
 
 #: Camera direction (from the body towards the camera) and screen-up per named view.
@@ -68,7 +68,7 @@ class BodyViewport(QWidget):
     def __init__(self, state: StudioState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._state = state
-        load_triton_before_opengl()  # before this first OpenGL context (see llvm_guard)
+        load_triton_before_opengl()  # before this first OpenGL context (see llvm_load_order)
         self.plotter = QtInteractor(self, auto_update=False)
         self.plotter.setAcceptDrops(False)  # files dropped here go to the window
         self.plotter.set_background("#2a2d33", top="#4a505a")

@@ -19,8 +19,8 @@ import numpy as np
 import torch
 
 from hkmr_studio.geometry.crops import CROP_MARGIN, crop_boxes_from_points
+from hkmr_studio.llvm_load_order import load_triton_before_opengl
 from hkmr_studio.pipeline.keypoints import NUM_LANDMARKS, Keypoints2D
-from hkmr_studio.render.llvm_guard import load_triton_before_opengl
 
 #: Images (or box crops) whose longest side exceeds this are downscaled for MediaPipe; results are mapped back.
 MAX_DETECTION_SIDE = 1280

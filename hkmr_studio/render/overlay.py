@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from hkmr_studio.interrupts import interrupts_held
-from hkmr_studio.render.llvm_guard import load_triton_before_opengl
+from hkmr_studio.llvm_load_order import load_triton_before_opengl
 
 os.environ.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkEGLRenderWindow")  # offscreen without an X server
 

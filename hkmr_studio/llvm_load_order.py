@@ -3,6 +3,7 @@
 Offscreen and Xvfb rendering run on Mesa's llvmpipe, which loads a system libLLVM when VTK first creates an OpenGL
 context. PyTorch imports Triton (with its own LLVM) lazily, e.g. when torchvision.ops is first imported; if that
 happens after Mesa's LLVM is loaded, the process crashes with a segmentation fault. Importing Triton first avoids it.
+Qt-free and in the lowest layer, so detection (MediaPipe), rendering and the window all call it.
 """
 
 from __future__ import annotations
