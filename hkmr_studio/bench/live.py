@@ -2,17 +2,16 @@
 
 The window plays the benchmark clip (`bench.video.write_bench_clip`: the sample photo drifting in a 640 x 480 frame,
 at 30 frames/s) through Live, as a user would, after one photo has loaded the models and the window has settled
-for SETTLE_MS (collecting the garbage of loading). Measured while the clip plays:
-frames analysed per second (target >= 15 on 2 CPU cores), the GUI thread's longest stall (a 5 ms QTimer,
-`gui.stall_probe`; target <= 100 ms) and how many stalls passed 50 ms, and how often the 3D view rendered. Needs a
-display (X or Wayland; `xvfb-run` on a server).
+for SETTLE_MS (collecting the garbage of loading); `gui.live_bench` drives the window. Figures: frames analysed per
+second (target >= 15 on 2 CPU cores), the GUI thread's longest stall (target <= 100 ms) and how many stalls passed
+50 ms, and how often the 3D view rendered. Needs a display (X or Wayland; `xvfb-run` on a server). Qt-free itself:
+the window is imported only when a display exists.
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
-import time
 from pathlib import Path
 
 from hkmr_studio.bench.pipeline import model_spec
@@ -32,48 +31,19 @@ def figures(seconds: int = CLIP_SECONDS) -> list[Figure]:
 
     if display_problem():
         return []
-    from PySide6.QtCore import QEventLoop, QTimer
-    from PySide6.QtWidgets import QApplication
+    from hkmr_studio.gui.live_bench import STALL_REPORT_MS, play_clip_through_live
 
-    from hkmr_studio.gui.capture import VideoSource
-    from hkmr_studio.gui.stall_probe import StallProbe
-    from hkmr_studio.gui.testing import settings_folder
-    from hkmr_studio.gui.window import MainWindow
-
-    app = QApplication.instance() or QApplication(["hkmr-studio-bench"])
-    with tempfile.TemporaryDirectory() as tmp, settings_folder(Path(tmp) / "config"):
+    with tempfile.TemporaryDirectory() as tmp:
         clip = write_bench_clip(Path(tmp) / "live.avi", frames=30 * seconds, fps=30.0)
         spec, _ = model_spec(Path(tmp))
-        window = MainWindow(model=str(spec))
-        window.show()
-        try:
-            wait = QEventLoop()
-            window.inference.idle.connect(wait.quit)
-            window.open_paths([resources_dir() / SAMPLE])  # loads the models before the clip
-            wait.exec()
-            QTimer.singleShot(SETTLE_MS, wait.quit)  # the window collects the loading's garbage (gui_thread_gc)
-            wait.exec()
-            probe = StallProbe(report_ms=50.0)
-            renders = window.viewport.renders
-            ended = QEventLoop()
-            window.live.stopped.connect(ended.quit)
-            QTimer.singleShot(0, probe.start)
-            start = time.perf_counter()
-            window.start_live_from(VideoSource(file=clip))
-            ended.exec()
-            elapsed = time.perf_counter() - start
-            probe.stop()
-            analysed, read = window.live.frames_analysed, window.live.frames_read
-            renders = window.viewport.renders - renders
-        finally:
-            window.close()
-            app.processEvents()
+        run = play_clip_through_live(clip, spec, resources_dir() / SAMPLE, Path(tmp) / "config", SETTLE_MS)
     return [
         Figure("load average (1 min) after the run: the figures shrink as others share the cores",
                os.getloadavg()[0], ""),
-        Figure(f"Live: frames read from the {seconds} s clip at 30 frames/s", read, "frames"),
-        Figure("Live: frames analysed per second (the rest skipped)", analysed / elapsed, "frames/s", TARGET_FPS),
-        Figure("GUI thread: longest stall (5 ms timer)", probe.longest_ms, "ms", TARGET_STALL_MS, False),
-        Figure("GUI thread: stalls over 50 ms", len(probe.stalls), "stalls"),
-        Figure("3D view renders per second", renders / elapsed, "renders/s"),
+        Figure(f"Live: frames read from the {seconds} s clip at 30 frames/s", run.frames_read, "frames"),
+        Figure("Live: frames analysed per second (the rest skipped)", run.frames_analysed / run.seconds, "frames/s",
+               TARGET_FPS),
+        Figure("GUI thread: longest stall (5 ms timer)", run.longest_stall_ms, "ms", TARGET_STALL_MS, False),
+        Figure(f"GUI thread: stalls over {STALL_REPORT_MS:.0f} ms", len(run.stalls_ms), "stalls"),
+        Figure("3D view renders per second", run.renders / run.seconds, "renders/s"),
     ]
