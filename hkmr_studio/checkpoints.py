@@ -3,6 +3,10 @@
 A checkpoint is a torch file holding only plain data: {"format", "config" (ModelConfig as a dict), "state_dict",
 "meta" (name, trained flag, description, training summary)}. It is read with torch.load(weights_only=True), so a
 hostile file cannot run code; anything else in it is refused with a message.
+
+A model's *name* (DEFAULT_MODEL, BASELINE_MODEL, a folder under models/) says which shipped checkpoint to load; a
+network's *kind* (`ModelConfig.regressor`, "hkmr" or "hmr", in nets/recovery.py) says which architecture a checkpoint
+holds. They share two words and nothing else: a file of any name may hold either kind.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from hkmr_studio.resources import models_dir
 FORMAT = "hkmr-studio-model/1"
 CHECKPOINT_NAME = "model.pt"
 DEFAULT_MODEL = "hkmr"
-BASELINE_MODEL = "hmr"  # the flat HMR-style regressor the app compares HKMR against
+BASELINE_MODEL = "hmr"  # the shipped flat HMR-style model the app compares HKMR against
 
 
 class ModelFileError(ValueError):
@@ -55,17 +59,28 @@ def save_checkpoint(path: str | Path, net: MeshRegressor, meta: dict[str, Any]) 
     return atomic_write_bytes(path, buffer.getvalue())
 
 
-def resolve_model_path(name_or_path: str | Path) -> Path:
-    """A shipped model's name ("hkmr", "hmr", ...) -> models/<name>/model.pt; a path is returned as it is."""
-    candidate = Path(name_or_path)
-    if candidate.suffix or candidate.exists():
-        return candidate
-    return models_dir() / str(name_or_path) / CHECKPOINT_NAME
-
-
 def shipped_model_names() -> list[str]:
     """Names of the models under models/ that have a checkpoint."""
     return sorted(p.parent.name for p in models_dir().glob(f"*/{CHECKPOINT_NAME}"))
+
+
+def looks_like_path(reference: str | Path) -> bool:
+    """True when a model reference reads as a file path: it has a folder separator or a suffix (.pt), or starts with
+    ~ or . (a bare word such as "hmr" is a model's name, even when a folder of that name is in the working directory)."""
+    text = str(reference)
+    return "/" in text or "\\" in text or bool(Path(text).suffix) or text.startswith(("~", "."))
+
+
+def resolve_model_path(name_or_path: str | Path) -> Path:
+    """The checkpoint a model reference means, first match wins: a shipped model's name ("hkmr", "hmr", any name
+    `shipped_model_names` lists) -> models/<name>/model.pt; a reference that looks like a path -> that path (~
+    expanded; a folder -> its model.pt); any other word -> models/<word>/model.pt, which does not exist (the
+    loader says which names are shipped)."""
+    text = str(name_or_path)
+    if text in shipped_model_names() or not looks_like_path(text):
+        return models_dir() / text / CHECKPOINT_NAME
+    path = Path(text).expanduser()
+    return path / CHECKPOINT_NAME if path.is_dir() else path
 
 
 def load_checkpoint(name_or_path: str | Path, device: str | torch.device = "cpu") -> LoadedModel:
@@ -73,6 +88,9 @@ def load_checkpoint(name_or_path: str | Path, device: str | torch.device = "cpu"
     path = resolve_model_path(name_or_path)
     if not path.is_file():
         shipped = ", ".join(shipped_model_names()) or "none"
+        if not looks_like_path(name_or_path):
+            raise ModelFileError(f"no shipped model is called '{name_or_path}' (shipped models: {shipped}). Choose a "
+                                 f"shipped model, or give a model file as a path (e.g. ./{name_or_path}/model.pt).")
         raise ModelFileError(f"model file not found: {path} (shipped models: {shipped}). Choose a shipped model or "
                              "train one with `python -m training train`.")
     try:

@@ -1,13 +1,21 @@
 """Model files save and load round trip; wrong, corrupt or hostile files are refused with a message."""
 
 import os
-import pickle
 
 import pytest
 import torch
 
-from hkmr_studio.checkpoints import ModelFileError, load_checkpoint, save_checkpoint
+from hkmr_studio.checkpoints import (
+    BASELINE_MODEL,
+    CHECKPOINT_NAME,
+    ModelFileError,
+    load_checkpoint,
+    resolve_model_path,
+    save_checkpoint,
+    shipped_model_names,
+)
 from hkmr_studio.nets.recovery import MeshRegressor, ModelConfig
+from hkmr_studio.resources import models_dir
 
 
 def _small_config(regressor: str = "hkmr") -> ModelConfig:
@@ -67,3 +75,42 @@ def test_config_rejects_unknown_entries():
         ModelConfig.from_dict({"regressor": "hkmr", "regressor_opts": {"bogus": 1}})
     with pytest.raises(ValueError, match="unknown encoder"):
         ModelConfig.from_dict({"encoder": "vgg"})
+
+
+def test_a_folder_named_like_the_baseline_in_the_working_directory_does_not_hide_the_shipped_model(
+        tmp_path, monkeypatch):
+    (tmp_path / BASELINE_MODEL).mkdir()
+    (tmp_path / BASELINE_MODEL / CHECKPOINT_NAME).write_bytes(b"not the shipped model")
+    monkeypatch.chdir(tmp_path)
+    loaded = load_checkpoint(BASELINE_MODEL)
+    assert loaded.path == models_dir() / BASELINE_MODEL / CHECKPOINT_NAME
+    assert loaded.config.regressor == "hmr" and loaded.trained
+
+
+def test_every_shipped_name_resolves_to_its_folder_under_models(tmp_path, monkeypatch):
+    names = shipped_model_names()
+    assert {"hkmr", BASELINE_MODEL} <= set(names)
+    for name in names:
+        (tmp_path / name).mkdir()
+    monkeypatch.chdir(tmp_path)
+    assert [resolve_model_path(name) for name in names] == [models_dir() / n / CHECKPOINT_NAME for n in names]
+
+
+def test_an_unknown_word_is_refused_with_the_shipped_names_even_when_such_a_file_is_here(tmp_path, monkeypatch):
+    net = MeshRegressor(_small_config())
+    save_checkpoint(tmp_path / "mymodel", net, {"name": "tiny"})
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ModelFileError, match=r"no shipped model is called 'mymodel'.*\./mymodel") as refusal:
+        load_checkpoint("mymodel")
+    assert all(name in str(refusal.value) for name in shipped_model_names())
+    assert load_checkpoint("./mymodel").name == "tiny"
+
+
+@pytest.mark.parametrize("reference", ["run/model.pt", "./run", "run/", "~/run/model.pt", "~/run", "model.pt"])
+def test_references_that_look_like_paths_are_read_as_paths(tmp_path, monkeypatch, reference):
+    net = MeshRegressor(_small_config())
+    save_checkpoint(tmp_path / "run" / CHECKPOINT_NAME, net, {"name": "in-run"})
+    save_checkpoint(tmp_path / CHECKPOINT_NAME, net, {"name": "here"})
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert load_checkpoint(reference).name == ("here" if reference == "model.pt" else "in-run")

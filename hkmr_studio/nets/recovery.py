@@ -14,6 +14,7 @@ from hkmr_studio.nets.hkmr import HKMRConfig, HKMRRegressor
 from hkmr_studio.nets.hmr import HMRConfig, HMRRegressor
 from hkmr_studio.nets.output import RegressorOutput
 
+#: A network's architecture, not a model's name (hkmr_studio.checkpoints names the shipped models).
 RegressorKind = Literal["hkmr", "hmr"]
 _REGRESSOR_CONFIGS: dict[str, type] = {"hkmr": HKMRConfig, "hmr": HMRConfig}
 
