@@ -13,7 +13,6 @@ import torch
 from hkmr_studio.geometry.rotations import axis_angle_to_matrix
 from hkmr_studio.pipeline.keypoints import MEDIAPIPE_LANDMARK_NAMES
 from training.samples import camera_card, mixtures
-from training.samples.cameras import field_of_view_deg, focal_px
 from training.samples.generator import SampleConfig, SampleConfigError, SampleGenerator
 from training.samples.poses import simple_poses
 from training.samples.views import camera_global_orient, sample_view
@@ -92,12 +91,6 @@ def test_views_yaw_all_round_and_pitch_down_as_stated():
     assert abs(down - float(1 - mixtures.cdf(config.pitch_modes, np.array(30.0)))) < KS_LIMIT
     assert down > 0.1 and float((pitch < math.radians(-5)).float().mean()) > 0.05  # from above and from below
     assert float((roll.abs() > math.radians(10)).float().mean()) > 0.05
-
-
-def test_the_lens_sets_the_field_of_view_across_the_photo():
-    assert float(field_of_view_deg(focal_px(torch.tensor([18.0]), 512.0), 512.0)) == pytest.approx(90.0)
-    # the rig: 1,680 px focal length on the 1,920 px long side is a 31.5 mm-equivalent lens
-    assert float(focal_px(torch.tensor([31.5]), 1920.0)) == pytest.approx(1680.0)
 
 
 def people(**settings) -> tuple[dict, torch.Tensor, torch.Tensor]:

@@ -11,9 +11,9 @@ import numpy as np
 import torch
 
 from hkmr_studio.atomic import atomic_write_text
+from hkmr_studio.geometry.cameras import FRAME_SIDE_MM, field_of_view_deg
 from hkmr_studio.pipeline.keypoints import MEDIAPIPE_LANDMARK_NAMES
 from training.samples import mixtures
-from training.samples.cameras import FRAME_SIDE_MM
 from training.samples.generator import SampleConfig, SampleGenerator
 from training.trainer.data import true_landmark_pixels
 
@@ -81,7 +81,7 @@ def stated(config: SampleConfig) -> str:
     pitch = mixtures.quantiles(config.pitch_modes, LEVELS)
     roll = mixtures.quantiles(config.roll_modes, LEVELS)
     lens = mixtures.quantiles(config.lens_modes_mm, LEVELS, log=True)
-    fov = np.degrees(2.0 * np.arctan(FRAME_SIDE_MM / 2.0 / lens))
+    fov = field_of_view_deg(torch.as_tensor(lens), FRAME_SIDE_MM).numpy()  # f / side: mm on the film, px on the photo
 
     def share(modes: mixtures.Modes, low: float, high: float, log: bool = False) -> float:
         return float(mixtures.cdf(modes, np.array(high), log) - mixtures.cdf(modes, np.array(low), log))

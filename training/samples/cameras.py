@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import torch
 
-from hkmr_studio.geometry.cameras import perspective_project
+from hkmr_studio.geometry.cameras import perspective_project, pixel_scale_at_depth, scaled_orthographic_project
 from hkmr_studio.geometry.crops import crop_boxes_from_points
 
 
@@ -32,28 +32,11 @@ class PhotoCameras:
         camera = points + self.transl[:, None, :]
         depth = camera[..., 2]
         pinhole = perspective_project(camera, self.focal, self.principal)
-        weak_scale = (self.focal / self.transl[:, 2])[:, None]  # (B, 1)
-        weak = weak_scale[..., None] * camera[..., :2] + self.principal[:, None, :]
+        weak = scaled_orthographic_project(camera, self.focal, self.principal, self.transl[:, 2])
         persp = self.perspective[:, None]
         pixels = torch.where(persp[..., None], pinhole, weak)
-        per_metre = torch.where(persp, self.focal[:, None] / depth.clamp_min(1e-3), weak_scale.expand_as(depth))
-        return pixels, depth, per_metre
-
-
-#: The long side of a 35 mm film frame (36 x 24 mm): the square photo's side stands for it, so that a lens's 35 mm
-#: equivalent focal length gives the field of view across the photo (for 3:2 and 16:9 frames this matches the usual
-#: diagonal-based equivalence within 4 %).
-FRAME_SIDE_MM = 36.0
-
-
-def focal_px(focal_35mm: torch.Tensor, size: float) -> torch.Tensor:
-    """(B,) 35 mm-equivalent focal lengths, mm -> focal lengths in pixels of a `size` px square photo."""
-    return focal_35mm * (size / FRAME_SIDE_MM)
-
-
-def field_of_view_deg(focal: torch.Tensor, size: float) -> torch.Tensor:
-    """(B,) focal lengths, px -> (B,) field of view across the `size` px photo, degrees."""
-    return torch.rad2deg(2.0 * torch.atan(size / 2.0 / focal))
+        seen_depth = torch.where(persp, depth, self.transl[:, 2:].expand_as(depth))
+        return pixels, depth, pixel_scale_at_depth(self.focal[:, None], seen_depth)
 
 
 def place_people(
@@ -91,13 +74,13 @@ def place_people(
     offset = (torch.rand(len(fill), 2, generator=generator) * 2.0 - 1.0) * half_range
     cut = bottom_cut > 0
     offset[:, 1] = torch.where(cut, size / 2.0 - (high_px[:, 1] - principal[:, 1]), offset[:, 1])
-    transl = torch.cat([offset * (depth / focal)[:, None] - centre, depth[:, None]], dim=1)
+    transl = torch.cat([offset / pixel_scale_at_depth(focal, depth)[:, None] - centre, depth[:, None]], dim=1)
     for _ in range(3):  # move what an off-centre view stretched past the allowed border back
         low_px, high_px = _box(PhotoCameras(size, focal, principal, transl, perspective).project(landmarks)[0], shown)
         first, last = _INSIDE_PX - margin, size - _INSIDE_PX + margin  # (B, 1) the allowed span
         shift = (first - low_px).clamp_min(0.0) - (high_px - last).clamp_min(0.0)  # (B, 2) px
         shift[:, 1] = torch.where(cut, size - _INSIDE_PX - high_px[:, 1], shift[:, 1])
-        transl = transl + torch.cat([shift * (depth / focal)[:, None], torch.zeros_like(depth)[:, None]], dim=1)
+        transl = transl + torch.cat([shift / pixel_scale_at_depth(focal, depth)[:, None], torch.zeros_like(depth)[:, None]], dim=1)
     return PhotoCameras(size, focal, principal, transl, perspective)
 
 
@@ -151,14 +134,3 @@ def person_crops(pixels: torch.Tensor, used: torch.Tensor, present: torch.Tensor
     chosen = torch.where(enough, used, present)
     return crop_boxes_from_points(pixels.clamp(0.0, size), chosen)
 
-
-def image_translation_to_crop_camera(
-    transl: torch.Tensor, box: torch.Tensor, focal: torch.Tensor, principal: torch.Tensor
-) -> torch.Tensor:
-    """Inverse of `geometry.cameras.crop_camera_to_image_translation`: (B, 3) translations in the photo's camera frame,
-    (B, 3) crops (cx, cy, side) px, (B,) focal px and (B, 2) principal point px -> (B, 3) weak-perspective crop
-    cameras (s, tx, ty). For a weak-perspective photo it is exact: s * (X_xy + t) is the crop projection."""
-    depth = transl[:, 2]
-    scale = 2.0 * focal / (depth * box[:, 2])
-    t = transl[:, :2] + (principal - box[:, :2]) * (depth / focal)[:, None]
-    return torch.cat([scale[:, None], t], dim=1)

@@ -51,14 +51,17 @@ from hkmr_studio.body.landmarks import (
     load_landmark_definition,
 )
 from hkmr_studio.body.model import BodyModel, load_body_model
-from hkmr_studio.geometry.cameras import pixels_to_normalised
+from hkmr_studio.geometry.cameras import (
+    image_translation_to_crop_camera,
+    normalised_to_crop_pixels,
+    pixels_to_normalised,
+    square_photo_focal_length,
+)
 from hkmr_studio.pipeline.keypoints import COCO17_FROM_MEDIAPIPE33, NUM_LANDMARKS, VISIBILITY_THRESHOLD
 from training.poses.families import family_counts, sample_families
 from training.samples import corruption, mixtures
 from training.samples.cameras import (
     PhotoCameras,
-    focal_px,
-    image_translation_to_crop_camera,
     person_crops,
     place_people,
 )
@@ -101,7 +104,7 @@ class SampleConfig:
     # views (yaw uniform over the circle): pitch > 0 looks down on the person, roll turns the horizon in the photo
     pitch_modes: Modes = ((0.5, -5.0, 10.0), (0.4, 10.0, 45.0), (0.1, -20.0, -5.0))  # eye level, above, below
     roll_modes: Modes = ((0.75, -3.0, 3.0), (0.25, -20.0, 20.0))  # level, or held askew
-    # cameras: lens as 35 mm-equivalent focal length, log-uniform in each mode (cameras.FRAME_SIDE_MM)
+    # cameras: lens as 35 mm-equivalent focal length, log-uniform in each mode (geometry.cameras.FRAME_SIDE_MM)
     lens_modes_mm: Modes = ((0.1, 20.0, 23.0), (0.45, 23.0, 28.0), (0.35, 28.0, 85.0), (0.1, 85.0, 135.0))
     perspective_fraction: float = 0.8  # pinhole; the rest use weak perspective
     fill_range: tuple[float, float] = (0.35, 1.0)  # the shown part of the person's box / photo side
@@ -312,7 +315,7 @@ class SampleGenerator:
         def uniform(low: float, high: float) -> torch.Tensor:
             return low + (high - low) * torch.rand(size, generator=g)
 
-        focal = focal_px(mixtures.sample(c.lens_modes_mm, size, g, log=True), c.photo_px)
+        focal = square_photo_focal_length(mixtures.sample(c.lens_modes_mm, size, g, log=True), c.photo_px)
         perspective = torch.rand(size, generator=g) < c.perspective_fraction
         cut = torch.rand(size, generator=g) < c.truncation_fraction
         from_below = cut & (torch.rand(size, generator=g) < c.bottom_cut_share)
@@ -358,7 +361,7 @@ class SampleGenerator:
         labelled[torch.randperm(size, generator=g)[: round(c.two_d_only_fraction * size)]] = False
         return {
             "keypoints": keypoints,
-            "keypoints_px": (keypoints + 1.0) * (CROP_PX / 2.0) * mask[..., None],
+            "keypoints_px": normalised_to_crop_pixels(keypoints, CROP_PX) * mask[..., None],
             "visibility": seen.visibility * mask,
             "mask": mask,
             "world": seen.world * (mask * seen.has_world[:, None])[..., None],
@@ -368,7 +371,8 @@ class SampleGenerator:
             "global_orient": global_orient,
             "body_pose": body_pose,
             "betas": betas,
-            "camera": image_translation_to_crop_camera(cameras.transl, box, cameras.focal, cameras.principal),
+            "camera": image_translation_to_crop_camera(cameras.transl, box[:, :2], box[:, 2], cameras.focal,
+                                                       cameras.principal),
             "has_3d": labelled,
             "has_smpl": labelled.clone(),
             "landmarks3d": posed.landmarks,
