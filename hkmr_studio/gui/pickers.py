@@ -8,11 +8,13 @@ import torch
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QFileDialog, QWidget
 
-from hkmr_studio.checkpoints import shipped_model_names
+from hkmr_studio.checkpoints import BASELINE_MODEL, DEFAULT_MODEL, shipped_model_names
 from hkmr_studio.gui.capture import VideoSource, available_cameras
 from hkmr_studio.gui.state import Choices
 
-SHIPPED_MODELS = (("HKMR", "hkmr"), ("HMR baseline", "hmr"))
+#: The shipped models the picker always offers, labelled (marked "not installed" when missing); any other shipped
+#: model (shipped_model_names: "prohmr", later variants) follows under its own name.
+SHIPPED_MODELS = (("HKMR", DEFAULT_MODEL), ("HMR baseline", BASELINE_MODEL))
 DEVICES = (("Auto", "auto"), ("CPU", "cpu"), ("GPU (CUDA)", "gpu"))
 _PICK_FILE = None  # item data of the "choose a file…" entries
 
@@ -23,12 +25,16 @@ class ModelPicker(QComboBox):
     def __init__(self, choices: Choices, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._choices = choices
-        installed = set(shipped_model_names())
+        installed = shipped_model_names()
         for label, name in SHIPPED_MODELS:
             self.addItem(label if name in installed else f"{label} (not installed)", name)
+        labelled = {name for _, name in SHIPPED_MODELS}
+        for name in installed:
+            if name not in labelled:
+                self.addItem(name, name)
         self.addItem("Checkpoint file…", _PICK_FILE)
         self.setToolTip("The network that recovers the body: HKMR (hierarchical, by kinematic chain), the flat HMR "
-                        "baseline, or a model file you trained")
+                        "baseline, another shipped model, or a model file you trained")
         self.activated.connect(self._on_activated)
         choices.events.model.connect(self._show)
         self._show(choices.model)
