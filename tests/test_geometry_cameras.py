@@ -6,6 +6,8 @@ import math
 import pytest
 import torch
 
+from hkmr_studio.body.model import load_body_model
+from hkmr_studio.fitting.smplify import SMPLify, SMPLifyConfig
 from hkmr_studio.geometry import cameras
 from hkmr_studio.geometry.cameras import (
     crop_camera_to_image_translation,
@@ -27,6 +29,7 @@ from hkmr_studio.geometry.cameras import (
     weak_perspective_to_pinhole_points,
     weak_perspective_to_translation,
 )
+from training.samples.cameras import PhotoCameras
 
 FOCAL = 1000.0
 PRINCIPAL = torch.tensor([[320.0, 240.0]])
@@ -197,3 +200,38 @@ def test_a_point_behind_the_camera_is_divided_by_a_millimetre_not_by_zero():
     pixels = perspective_project(torch.tensor([[[0.001, 0.0, 0.0]]]), FOCAL, torch.zeros(1, 2))
     assert pixels.tolist() == [[[pytest.approx(1000.0), 0.0]]]
     assert math.isfinite(float(pixel_scale_at_depth(FOCAL, torch.tensor(-1.0))))
+
+
+@pytest.fixture(scope="module")
+def body():
+    return load_body_model()
+
+
+@pytest.mark.parametrize("camera_model", ["perspective", "weak"])
+def test_smplify_projects_its_landmarks_with_the_camera_modules_functions(body, camera_model):
+    fitter = SMPLify(body, SMPLifyConfig(camera_model=camera_model))
+    points = _random(2, 33, 3).float() * 0.4
+    params = {"transl": torch.tensor([[0.1, 0.2, 3.0], [-0.3, 0.0, 5.0]])}
+    principal = torch.tensor([[320.0, 240.0], [300.0, 200.0]])
+    projected = fitter._project(params, FOCAL, principal, points)
+    in_camera = points + params["transl"][:, None]
+    if camera_model == "weak":
+        expected = scaled_orthographic_project(in_camera, FOCAL, principal, params["transl"][:, 2])
+    else:
+        expected = perspective_project(in_camera, FOCAL, principal)
+    assert torch.equal(projected, expected)
+
+
+def test_the_training_samplers_photo_cameras_project_with_the_camera_modules_functions():
+    points = _random(2, 33, 3).float() * 0.4
+    transl = torch.tensor([[0.1, 0.2, 3.0], [-0.3, 0.0, 5.0]])
+    focal, principal = torch.tensor([900.0, 1200.0]), torch.tensor([[256.0, 256.0], [250.0, 260.0]])
+    photo = PhotoCameras(512.0, focal, principal, transl, torch.tensor([True, False]))
+    pixels, depth, per_metre = photo.project(points)
+    in_camera = points + transl[:, None]
+    assert torch.equal(pixels[0], perspective_project(in_camera, focal, principal)[0])
+    assert torch.equal(pixels[1], scaled_orthographic_project(in_camera, focal, principal, transl[:, 2])[1])
+    assert torch.equal(depth, in_camera[..., 2])
+    # pixels per metre: at each point's own depth through a pinhole, at the body origin's depth in weak perspective
+    assert torch.allclose(per_metre[0], 900.0 / in_camera[0, :, 2])
+    assert torch.allclose(per_metre[1], torch.full((33,), 1200.0 / 5.0))

@@ -29,7 +29,7 @@ from hkmr_studio.body.model import BodyModel
 from hkmr_studio.fitting.priors import elbow_knee_angle_prior, load_pose_prior
 from hkmr_studio.fitting.result import FitResult, chain_means, root_aligned_change_mm
 from hkmr_studio.fitting.world_term import world_landmark_energy
-from hkmr_studio.geometry.cameras import DEFAULT_CROP_SIZE_PX, perspective_project
+from hkmr_studio.geometry.cameras import DEFAULT_CROP_SIZE_PX, perspective_project, scaled_orthographic_project
 from hkmr_studio.geometry.crops import crop_boxes_from_points
 
 #: MediaPipe indices of the shoulders and hips: what stage 1 aligns.
@@ -162,10 +162,8 @@ class SMPLify:
         if points is None:
             points = self.landmarks(params["global_orient"], params["body_pose"], params["betas"]).landmarks
         transl = params["transl"]
-        if self.config.camera_model == "weak":
-            # Scaled orthographic: every point at the body origin's depth (HMR's camera, s = f / tz).
-            scale = focal / transl[:, 2:].clamp_min(1e-3)
-            return scale[:, None] * (points[..., :2] + transl[:, None, :2]) + principal[:, None]
+        if self.config.camera_model == "weak":  # every point at the body origin's depth (HMR's camera, s = f / tz)
+            return scaled_orthographic_project(points + transl[:, None], focal, principal, transl[:, 2])
         return perspective_project(points + transl[:, None], focal, principal)
 
     def fit(
