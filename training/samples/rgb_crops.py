@@ -20,6 +20,12 @@ import torch
 
 from hkmr_studio.body.kinematics import JOINT_INDEX
 from hkmr_studio.body.model import BodyModel, load_body_model
+from hkmr_studio.geometry.cameras import (
+    crop_pixels_to_normalised,
+    image_intrinsics_to_crop_intrinsics,
+    normalised_to_pixels,
+    weak_perspective_to_pinhole_points,
+)
 from hkmr_studio.render.overlay import DirectionalLight, MeshRenderer, PinholeCamera, blend
 from training.samples.generator import SampleConfig, SampleGenerator
 
@@ -125,23 +131,6 @@ def random_background(size: int, rng: np.random.Generator) -> np.ndarray:
     return np.clip(image + rng.normal(0.0, 0.01, image.shape), 0.0, 1.0)
 
 
-def crop_camera(focal: float, principal: np.ndarray, box: np.ndarray, size: int) -> PinholeCamera:
-    """The photo's pinhole camera (focal px, principal (2,) px) seen through the crop `box` (cx, cy, side) px at
-    `size` px."""
-    scale = size / float(box[2])
-    corner = box[:2] - box[2] / 2.0
-    return PinholeCamera(float(focal) * scale, float((principal[0] - corner[0]) * scale),
-                         float((principal[1] - corner[1]) * scale), size, size)
-
-
-def weak_perspective_as_pinhole(vertices: np.ndarray, depth: float) -> np.ndarray:
-    """(V, 3) camera-frame points moved along their depth so that a pinhole camera shows them as weak perspective
-    at `depth` does: x' = x z / depth (so f x' / z = f x / depth), depth order kept."""
-    out = vertices.copy()
-    out[:, :2] *= vertices[:, 2:3] / depth
-    return out
-
-
 class CropRenderer:
     """Renders a batch's crops. The VTK renderer starts on first use in each process (DataLoader workers included)."""
 
@@ -159,11 +148,16 @@ class CropRenderer:
 
     def view(self, batch: dict[str, torch.Tensor], row: int, vertices: np.ndarray) -> tuple[np.ndarray, PinholeCamera]:
         """Sample `row`'s (V, 3) camera-frame vertices as the crop camera should see them, and that camera."""
+        rows = slice(row, row + 1)
         if not bool(batch["perspective"][row]):
-            vertices = weak_perspective_as_pinhole(vertices, float(batch["transl"][row, 2]))
-        camera = crop_camera(float(batch["focal_length"][row]), batch["principal_point"][row].double().numpy(),
-                             batch["box"][row].double().numpy(), self.size)
-        return vertices, camera
+            depth = batch["transl"][rows, 2].double()
+            vertices = weak_perspective_to_pinhole_points(torch.from_numpy(vertices)[None], depth)[0].numpy()
+        box = batch["box"][rows].double()
+        focal, principal = image_intrinsics_to_crop_intrinsics(
+            batch["focal_length"][rows].double(), batch["principal_point"][rows].double(), box[:, :2], box[:, 2],
+            self.size)
+        return vertices, PinholeCamera(float(focal[0]), float(principal[0, 0]), float(principal[0, 1]), self.size,
+                                       self.size)
 
     def shade(self, vertices: np.ndarray, colours: np.ndarray, lights: list[DirectionalLight],
               camera: PinholeCamera) -> np.ndarray:
@@ -189,7 +183,9 @@ class CropRenderer:
 
     def _inside_photo(self, box: np.ndarray) -> np.ndarray:
         """(S, S) uint8: 1 where the crop shows the photo, 0 where it reaches past the photo's border."""
-        centres = (np.arange(self.size) + 0.5) * (box[2] / self.size) + (box[:2, None] - box[2] / 2.0)  # (2, S) px
+        pixel_centres = (torch.arange(self.size, dtype=torch.float64) + 0.5)[:, None].expand(-1, 2)  # (S, 2) crop px
+        grid = crop_pixels_to_normalised(pixel_centres, self.size)[None]
+        centres = normalised_to_pixels(grid, torch.from_numpy(box[None, :2]), torch.from_numpy(box[None, 2]))[0].T.numpy()
         inside = (centres >= 0.0) & (centres < self.photo_px)
         return (inside[1][:, None] & inside[0][None, :]).astype(np.uint8)
 
