@@ -14,17 +14,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from hkmr_studio.geometry.cameras import focal_length_from_35mm
+from hkmr_studio.geometry.cameras import focal_length_from_35mm, focal_length_to_35mm
 
 F35_RANGE_MM = (8.0, 2000.0)
 SOURCE_TEXT = {"exif": "from the photo's EXIF", "given": "set by you",
                "assumed": "assumed (the photo has no EXIF focal length): a normal lens, the photo's diagonal"}
-
-
-def f35_from_pixels(focal_px: float, width: int, height: int) -> float:
-    """Inverse of `cameras.focal_length_from_35mm`: a focal length in pixels of a (width, height) photo -> its 35 mm
-    equivalent in millimetres."""
-    return 35.0 * focal_px / focal_length_from_35mm(35.0, width, height)
 
 
 class FocalLengthDialog(QDialog):
@@ -36,7 +30,7 @@ class FocalLengthDialog(QDialog):
         self.setWindowTitle("Camera Focal Length")
         self._size = size
         self._photos_own = False
-        now_mm = f35_from_pixels(focal_px, *size)
+        now_mm = focal_length_to_35mm(focal_px, *size)
         self.source_label = QLabel(f"Now {now_mm:.0f} mm, {SOURCE_TEXT[source]}.")
         self.source_label.setWordWrap(True)
         self.mm_box = QDoubleSpinBox()
