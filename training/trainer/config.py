@@ -18,6 +18,7 @@ from typing import Any, Literal, Union
 import yaml
 
 from hkmr_studio.atomic import atomic_write_text
+from hkmr_studio.nets.losses import LossWeights
 from hkmr_studio.nets.recovery import ModelConfig
 from training.samples.generator import SampleConfig, SampleConfigError
 from training.trainer.smplify import OPTION_NAMES as SMPLIFY_OPTIONS
@@ -89,13 +90,11 @@ class DataConfig:
 
 
 @dataclass
-class LossConfig:
-    """Eq. 3's weights (supplement: 1, 1, 1, 0.001). vae_path: a trained PoseVAE state_dict for L_KL (None: no L_KL)."""
+class LossConfig(LossWeights):
+    """Eq. 3's weights, as the network's loss defines them (LossWeights: smpl, joints_3d, keypoints_2d, kl, with its
+    defaults), so the config is passed to the loss as it is and `loss:` in YAML keeps those four keys; plus
+    vae_path: a trained PoseVAE state_dict for L_KL (None: no L_KL)."""
 
-    smpl: float = 1.0
-    joints_3d: float = 1.0
-    keypoints_2d: float = 1.0
-    kl: float = 0.001
     vae_path: str | None = None
 
 
@@ -261,8 +260,8 @@ def validate(config: TrainConfig) -> TrainConfig:
         raise ConfigError("data.generator", str(exc)) from exc
     _require(samples.vae_fraction == 0 or config.loss.vae_path is not None, "data.generator.vae_fraction",
              "VAE samples come from the pose VAE at loss.vae_path: set it (models/priors/pose_vae.pt)")
-    for name in ("smpl", "joints_3d", "keypoints_2d", "kl"):
-        _require(getattr(config.loss, name) >= 0, f"loss.{name}", "must be >= 0")
+    for weight in fields(LossWeights):
+        _require(getattr(config.loss, weight.name) >= 0, f"loss.{weight.name}", "must be >= 0")
     _require(config.optim.lr > 0, "optim.lr", f"must be positive, got {config.optim.lr}")
     _require(t.max_steps is not None or t.max_time is not None, "trainer.max_steps",
              "set a step budget (trainer.max_steps) or a time budget (trainer.max_time), or both")

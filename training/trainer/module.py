@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import platform
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -62,9 +62,7 @@ class RegressorTraining(pl.LightningModule):
         self.save_hyperparameters({"config": config})
         self.config: TrainConfig = config_from_dict(config)
         self.net = MeshRegressor(self.config.model)
-        loss = self.config.loss
-        self.loss_weights = LossWeights(loss.smpl, loss.joints_3d, loss.keypoints_2d, loss.kl)
-        self.helpers = _Helpers(BodyModel(), _load_vae(loss.vae_path))
+        self.helpers = _Helpers(BodyModel(), _load_vae(self.config.loss.vae_path))
         spin, data = self.config.smplify, self.config.data
         self.fits = FitDictionary(data.pool_batches * data.batch_size) if spin.enabled else None
         self.fit_fn: FitFn | None = smplify_fit_fn(spin.options, self.helpers.body) if spin.enabled else None
@@ -132,7 +130,7 @@ class RegressorTraining(pl.LightningModule):
         if self.fits is not None:
             targets = self._with_fits(batch, output, targets)
         vae = self.helpers.vae
-        loss = regressor_loss(output, targets, self.helpers.body.joints_only, self.loss_weights,
+        loss = regressor_loss(output, targets, self.helpers.body.joints_only, self.config.loss,
                               vae.kl if vae is not None else None)
         self._record(loss, len(batch["keypoints"]))
         return loss.total
@@ -192,7 +190,7 @@ class RegressorTraining(pl.LightningModule):
                      "processes": trainer.world_size},
             "effective_batch_size": data.batch_size * trainer.world_size,
             "learning_rate": self.config.optim.lr,
-            "loss_weights": asdict(self.loss_weights),
+            "loss_weights": {weight.name: getattr(self.config.loss, weight.name) for weight in fields(LossWeights)},
             "kl_prior": self.config.loss.vae_path is not None,
             "smplify_in_the_loop": self.fits is not None,
             "final_losses": {k: round(v, 6) for k, v in self.running_losses.items()},
