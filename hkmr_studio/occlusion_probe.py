@@ -127,14 +127,15 @@ class OcclusionProbe:
         return list(self.pipelines)
 
     def run(self, image: LoadedImage) -> ProbeRun:
-        """Detect on `image` once and run every model on those keypoints."""
+        """Detect on `image` once and run every model on those keypoints, posing the joints alone (the displacement
+        reads joints and orientation only: no mesh, so no facing check either)."""
         results: dict[str, PipelineResult] = {}
         keypoints = None
         for model, pipeline in self.pipelines.items():
             if results and keypoints is None:  # nobody was detected: the other models get the same answer
                 results[model] = next(iter(results.values()))
                 continue
-            results[model] = pipeline.run(image, keypoints=keypoints)
+            results[model] = pipeline.run(image, keypoints=keypoints, mesh=False)
             keypoints = results[model].keypoints if results[model].found else None
         return ProbeRun(image, results)
 

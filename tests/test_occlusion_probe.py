@@ -5,8 +5,9 @@ import math
 
 import numpy as np
 import pytest
-
 from conftest import SAMPLE_PHOTO
+from generator_runs import run_to_end
+
 from hkmr_studio.body import kinematics
 from hkmr_studio.occlusion import make_occluder
 from hkmr_studio.occlusion_probe import (
@@ -21,16 +22,6 @@ from hkmr_studio.occlusion_probe import (
     turn_deg,
 )
 from hkmr_studio.pipeline.images import load_image
-
-
-def run_to_end(sweep):
-    """Drain a sweep generator: (the progress it yielded, what it returned)."""
-    progress = []
-    while True:
-        try:
-            progress.append(next(sweep))
-        except StopIteration as stop:
-            return progress, stop.value
 
 
 @pytest.fixture(scope="module")

@@ -2,15 +2,16 @@
 joint J"), rerun MediaPipe, the window's model and the HMR baseline on it, and read how far each joint and chain
 moved; sweep an occluder over a grid for a heatmap over the photo, or over degrees 1-5 for a Fig. 6-style plot.
 
-All runs happen on one worker thread (MediaPipe is bound to it) through hkmr_studio.occlusion_probe; sweeps report
-progress and stop at the next run when cancelled.
+The widget builds a frozen OcclusionRequest on the GUI thread and shows the outcome; the experiments run as a Qt-free
+job (hkmr_studio.occlusion_jobs) on one worker thread (MediaPipe is bound to it); sweeps report progress and stop at
+the next run when cancelled.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Generator
+from collections.abc import Generator
 from dataclasses import dataclass
 from functools import partial
 from itertools import pairwise
@@ -35,29 +36,32 @@ from PySide6.QtWidgets import (
 from superqt.utils import FunctionWorker, GeneratorWorker
 
 from hkmr_studio.body import kinematics
+from hkmr_studio.checkpoints import BASELINE_MODEL
 from hkmr_studio.gui.analysis import explain_error, is_bug
 from hkmr_studio.gui.image_view import ImageView
 from hkmr_studio.gui.qt_images import qimage_from_array
 from hkmr_studio.gui.state import Document, Level, StudioState
 from hkmr_studio.gui.workers import SerialWorkers, WorkerError, reporting
 from hkmr_studio.llvm_load_order import load_triton_before_opengl
-from hkmr_studio.occlusion import DEGREES, OCCLUDER_KINDS, Occluder, make_occluder
-from hkmr_studio.occlusion_probe import (
-    ALIGNMENT_NOTE,
-    DegreeCurves,
-    Displacement,
-    Heatmap,
-    OcclusionProbe,
-    ProbeRun,
-    degree_sweep,
-    grid_sweep,
-    joint_occluder,
+from hkmr_studio.occlusion import DEGREES, OCCLUDER_KINDS, Occluder
+from hkmr_studio.occlusion_jobs import (
+    Comparison,
+    DegreeSweep,
+    Experiment,
+    GridSweep,
+    JobProgress,
+    OccludeJoint,
+    OccluderSettings,
+    OcclusionJobs,
+    OcclusionOutcome,
+    OcclusionRequest,
+    PlaceOccluder,
 )
+from hkmr_studio.occlusion_probe import ALIGNMENT_NOTE, DegreeCurves, Displacement, Heatmap
 from hkmr_studio.pipeline.images import LoadedImage
 
 log = logging.getLogger(__name__)
 
-BASELINE_MODEL = "hmr"
 PREVIEW_RGBA = (255, 60, 200, 110)
 HEATMAP_ALPHA = 150
 KIND_COLORS = {"bar": QColor(230, 120, 40), "circle": QColor(60, 160, 230), "rectangle": QColor(120, 200, 80)}
@@ -151,7 +155,7 @@ class DegreePlot(QWidget):
                       max(x_label.top() - line - plot_top, 1.0))
         return PlotLayout(y_label, plot, x_label, legend_rect, legend)
 
-    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 (Qt's name)
+    def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.fillRect(self.rect(), QColor("#1e1f22"))
@@ -199,21 +203,6 @@ class DegreePlot(QWidget):
         return pen
 
 
-@dataclass(frozen=True)
-class LabRequest:
-    """What one job of the lab needs, read from the window and the lab's controls on the GUI thread when the job is
-    asked for: the analysed photo, the models (the window's first), device, body file, and the occluder's kind,
-    degree (1-5) and angle (radians)."""
-
-    image: LoadedImage
-    models: tuple[str, ...]
-    device: str
-    body_path: str | None
-    kind: str
-    degree: int
-    angle: float
-
-
 #: The table's last row: the whole body's turn, in degrees (the other rows are mm).
 TURN_ROW = "body turned (°)"
 
@@ -232,8 +221,7 @@ class OcclusionLab(QWidget):
         self._image_view = image_view
         self._baseline = baseline
         self._workers = SerialWorkers(self)
-        self._probe: OcclusionProbe | None = None  # lives on the worker thread
-        self._reference: tuple[tuple, ProbeRun] | None = None  # ((image id, models, device, body), run)
+        self._jobs = OcclusionJobs()  # used on the worker thread only
         self._running: GeneratorWorker | None = None
         self._closed = False
         self.labels: dict[str, str] = {}  # model spec -> model name
@@ -333,18 +321,18 @@ class OcclusionLab(QWidget):
 
     def place_at(self, x: float, y: float) -> None:
         """Put the chosen occluder at photo pixel (x, y) and compare."""
-        self._start(partial(self._occlude_at, (x, y)))
+        self._start(PlaceOccluder((float(x), float(y))))
 
     def occlude_joint(self, joint: int) -> None:
         """Put the chosen occluder on SMPL joint `joint` (as the window's model projects it) and compare."""
-        self._start(partial(self._occlude_joint, joint))
+        self._start(OccludeJoint(joint))
 
     def sweep_grid(self, cells: int) -> None:
-        self._start(partial(self._grid, cells))
+        self._start(GridSweep(cells))
 
     def sweep_degrees(self, kinds: tuple[str, ...] = OCCLUDER_KINDS, degrees: tuple[int, ...] = DEGREES,
                       joints: tuple[int, ...] | None = None) -> None:
-        self._start(partial(self._degrees, kinds, degrees, joints))
+        self._start(DegreeSweep(tuple(kinds), tuple(degrees), None if joints is None else tuple(joints)))
 
     def cancel(self) -> None:
         if self._running is not None:
@@ -370,11 +358,11 @@ class OcclusionLab(QWidget):
         self._closed = True
         self._image_view.viewport().removeEventFilter(self)
         self.cancel()
-        closing = FunctionWorker(self._close_probe)
+        closing = FunctionWorker(self._jobs.close)
         self._workers.start(closing)
         self._workers.wait()
 
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt's name)
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if (self.place_button.isChecked() and event.type() == QEvent.Type.MouseButtonPress
                 and isinstance(event, QMouseEvent) and event.button() == Qt.MouseButton.LeftButton):
             scene = self._image_view.mapToScene(event.position().toPoint())
@@ -382,9 +370,10 @@ class OcclusionLab(QWidget):
             return True
         return super().eventFilter(watched, event)
 
-    # --- worker side ----------------------------------------------------------------------------------------
+    # --- the job --------------------------------------------------------------------------------------------
 
-    def _start(self, task: Callable[[LabRequest, OcclusionProbe, ProbeRun], Generator]) -> None:
+    def _start(self, experiment: Experiment) -> None:
+        """Build the request from the window and the controls (GUI thread) and run it on the worker thread."""
         document = self._state.current
         if self._closed or self._running is not None:
             return
@@ -392,10 +381,11 @@ class OcclusionLab(QWidget):
             self._state.notify(Level.INFO, "Open a photo with a recovered body first; the lab occludes it.")
             return
         choices = self._state.choices
-        request = LabRequest(document.analysis.image, tuple(dict.fromkeys([choices.model, self._baseline])),
-                             choices.device, choices.body_path, self.kind_box.currentText(), self.degree_box.value(),
-                             math.radians(self.angle_box.value()))
-        worker = GeneratorWorker(reporting(self._job), request, task)
+        occluder = OccluderSettings(self.kind_box.currentText(), self.degree_box.value(),
+                                    math.radians(self.angle_box.value()))
+        request = OcclusionRequest(document.analysis.image, tuple(dict.fromkeys([choices.model, self._baseline])),
+                                   choices.device, choices.body_path, occluder, experiment)
+        worker = GeneratorWorker(reporting(self._run), request)
         worker.yielded.connect(self._on_progress)
         worker.returned.connect(partial(self._on_returned, document))
         worker.errored.connect(self._on_errored)
@@ -405,53 +395,10 @@ class OcclusionLab(QWidget):
         self._set_running(True)
         self._workers.start(worker)
 
-    def _job(self, request: LabRequest, task: Callable[[LabRequest, OcclusionProbe, ProbeRun], Generator]
-             ) -> Generator:
-        """Worker thread: the probe and the unoccluded reference (kept while they stay the same), then the task."""
-        load_triton_before_opengl()  # MediaPipe may create an OpenGL context (see llvm_load_order)
-        image = request.image
-        key = (id(image), request.models, request.device, request.body_path)
-        if self._probe is None or self._reference is None or self._reference[0][1:] != key[1:]:
-            self._close_probe()
-            self._probe = OcclusionProbe(request.models, request.body_path, request.device)
-            self._reference = None
-        if self._reference is None or self._reference[0] != key or self._reference[1].image is not image:
-            yield "Running the unoccluded photo…"
-            self._reference = (key, self._probe.run(image))
-        reference = self._reference[1]
-        if not reference.found:
-            raise ValueError("a model found no body in the unoccluded photo, so there is nothing to compare")
-        return (yield from task(request, self._probe, reference))
-
-    @staticmethod
-    def _occlude_at(center: tuple[float, float], request: LabRequest, probe: OcclusionProbe, reference: ProbeRun
-                    ) -> Generator:
-        occluder = make_occluder(request.kind, request.degree, center, request.angle,
-                                 crop_size=reference.first.crop[2])
-        yield "Running the occluded photo…"
-        return reference, occluder, probe.occlude(reference, occluder)
-
-    @staticmethod
-    def _occlude_joint(joint: int, request: LabRequest, probe: OcclusionProbe, reference: ProbeRun) -> Generator:
-        occluder = joint_occluder(reference, joint, request.kind, request.degree, request.angle)
-        yield f"Occluding {kinematics.JOINT_NAMES[joint]}…"
-        return reference, occluder, probe.occlude(reference, occluder)
-
-    @staticmethod
-    def _grid(cells: int, request: LabRequest, probe: OcclusionProbe, reference: ProbeRun) -> Generator:
-        heatmap = yield from grid_sweep(probe, reference, request.kind, request.degree, cells, request.angle)
-        return reference, None, heatmap
-
-    @staticmethod
-    def _degrees(kinds: tuple[str, ...], degrees: tuple[int, ...], joints: tuple[int, ...] | None,
-                 request: LabRequest, probe: OcclusionProbe, reference: ProbeRun) -> Generator:
-        curves = yield from degree_sweep(probe, reference, kinds, degrees, joints, request.angle)
-        return reference, None, curves
-
-    def _close_probe(self) -> None:
-        if self._probe is not None:
-            self._probe.close()
-        self._probe, self._reference = None, None
+    def _run(self, request: OcclusionRequest) -> Generator[JobProgress, None, OcclusionOutcome]:
+        """Worker thread: the job, after the load-order guard (MediaPipe may create an OpenGL context)."""
+        load_triton_before_opengl()
+        return (yield from self._jobs.run(request))
 
     # --- GUI side -------------------------------------------------------------------------------------------
 
@@ -475,22 +422,21 @@ class OcclusionLab(QWidget):
             self.progress.setRange(0, 0)
             self.status_label.setText(str(value))
 
-    def _on_returned(self, document: Document, output: tuple) -> None:
+    def _on_returned(self, document: Document, outcome: OcclusionOutcome) -> None:
         if self._closed:
             return
         self._set_running(False)  # before the signals below, so that their handlers may start the next run
         if document is not self._state.current:
             return
-        reference, occluder, result = output
-        self.labels = {spec: run.model_name or spec for spec, run in reference.results.items()}
+        result = outcome.result
+        self.labels = outcome.labels
         self.status_label.setText(f"Displacement: {ALIGNMENT_NOTE}, against the unoccluded photo.")
-        if isinstance(result, tuple):
-            run, displacement = result
-            self._show_occluder(document.analysis.image, occluder)
-            self._show_displacement(displacement)
-            if not run.found:
-                self.status_label.setText("No body was found in the occluded photo: " + run.first.message)
-            self.compared.emit(displacement)
+        if isinstance(result, Comparison):
+            self._show_occluder(outcome.request.image, result.occluder)
+            self._show_displacement(result.displacement)
+            if not result.run.found:
+                self.status_label.setText("No body was found in the occluded photo: " + result.run.first.message)
+            self.compared.emit(result.displacement)
         elif isinstance(result, Heatmap):
             self.heatmap = result
             self.heatmap_model_box.blockSignals(True)
