@@ -23,7 +23,6 @@ from hkmr_studio.nets.output import RegressorTrace
 from hkmr_studio.nets.pose_rep import MeanParams, rep_to_axis_angle
 from hkmr_studio.pipeline.core import PipelineResult
 
-
 #: The direction of the last entry: the pipeline's body, the trace's answer averaged with its mirror image's.
 MIRROR_AVERAGE = "mirror average"
 
@@ -99,7 +98,7 @@ def trace_bodies(result: PipelineResult, body: BodyModel, start: torch.Tensor) -
     betas = torch.cat([betas, torch.from_numpy(regression.betas).float()[None]])
     transl = torch.cat([transl, torch.from_numpy(regression.transl).float()[None]])
     with torch.inference_mode():
-        out = body(poses[:, 0], poses[:, 1:].reshape(count + 1, -1), betas, transl)
-        joints2d = perspective_project(out.joints, result.focal_length, principal)
+        joints3d = body.joints_only(poses[:, 0], poses[:, 1:].reshape(count + 1, -1), betas, transl)
+        joints2d = perspective_project(joints3d, result.focal_length, principal)
     return TraceBodies(result.model_name, entries, poses.numpy(), update_angles_deg(poses, start).numpy(),
-                       out.joints.numpy(), joints2d.numpy())
+                       joints3d.numpy(), joints2d.numpy())

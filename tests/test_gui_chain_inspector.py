@@ -3,11 +3,15 @@
 
 import numpy as np
 import pytest
-
 from conftest import SAMPLE_PHOTO
+
 from hkmr_studio.body import kinematics
 from hkmr_studio.export.frames import camera_to_yup
 from hkmr_studio.gui.testing import studio_window
+from hkmr_studio.nets.hkmr import HKMRRegressor
+from hkmr_studio.nets.hmr import HMRRegressor
+from hkmr_studio.pipeline.core import Pipeline
+from hkmr_studio.trace_steps import start_pose, trace_bodies
 
 WAIT_MS = 60_000
 
@@ -54,3 +58,40 @@ def test_stepping_the_trace_moves_the_skeleton_in_both_views(qtbot, window):
     assert inspector.bodies.model_name == "hmr" and inspector.bodies.entries[0].label == "iteration 1"
     assert inspector.entry_label.text().startswith("final: averaged")
     assert np.allclose(skeleton.actor_points(), camera_to_yup(inspector.bodies.joints3d[-1]), atol=1e-5)
+
+
+def test_opening_the_inspector_reads_the_windows_trace_and_runs_only_the_baseline(qtbot, window, monkeypatch,
+                                                                                untrained_model_path):
+    calls = {HKMRRegressor: 0, HMRRegressor: 0}
+    for regressor in calls:
+        monkeypatch.setattr(regressor, "forward", counted(regressor.forward, calls, regressor))
+    with qtbot.waitSignals([window.inference.analysed, window.inference.idle], order="strict", timeout=WAIT_MS):
+        window.open_paths([SAMPLE_PHOTO])
+    assert calls[HKMRRegressor] > 0  # the window's model ran, and the count sees it
+    calls.update(dict.fromkeys(calls, 0))
+    inspector = window.analysis_docks.chain_inspector
+    with qtbot.waitSignal(inspector.ready, timeout=WAIT_MS):
+        window.analysis_docks.docks["inspector"].show()
+    assert calls[HKMRRegressor] == 0 and calls[HMRRegressor] > 0  # only the baseline ran
+    # the same numbers as tracing a fresh run of the window's model on the same keypoints
+    result = window.state.current.analysis.result
+    pipeline = Pipeline(untrained_model_path, device="cpu")
+    fresh = trace_bodies(pipeline.run(result.image, keypoints=result.keypoints), pipeline.body,
+                         start_pose(pipeline.model.net.regressor.mean))
+    bodies = inspector.bodies
+    assert bodies.model_name == "untrained-test-hkmr" and [e.label for e in bodies.entries] == [
+        e.label for e in fresh.entries]
+    assert np.allclose(bodies.update_deg, fresh.update_deg, atol=1e-3)
+    assert np.allclose(bodies.joints3d, fresh.joints3d, atol=1e-5)
+    last = len(fresh.entries) - 1
+    for row, chain in enumerate(kinematics.CHAINS):
+        expected = fresh.chain_updates_deg(last)[chain.name].sum()
+        assert inspector.tree.topLevelItem(row).text(1) == f"Σ {expected:.1f}"
+
+
+def counted(forward, calls, regressor):
+    """`forward`, counting its calls in calls[regressor]."""
+    def counting(*args, **kwargs):
+        calls[regressor] += 1
+        return forward(*args, **kwargs)
+    return counting

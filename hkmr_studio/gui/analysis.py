@@ -27,6 +27,7 @@ from hkmr_studio.pipeline.keypoints import Keypoints2D
 from hkmr_studio.render.colors import vertex_chain_colors
 from hkmr_studio.render.compose import photo_camera
 from hkmr_studio.render.overlay import MESH_COLOR_RGB, REGRESSION_COLOR_RGB, MeshRenderer, RenderError
+from hkmr_studio.trace_steps import start_pose
 
 GPU_OUT_OF_MEMORY = "The GPU ran out of memory, so HKMR Studio switched the device to the CPU and ran again."
 
@@ -68,7 +69,8 @@ class Analysis:
     """A finished run. mesh_layer: (H, W, 4) RGBA uint8, the best body rendered with the photo's camera (None when no
     body was found); regression_layer: the regressor's body likewise in REGRESSION_COLOR_RGB, when there is a fit.
     faces (F, 3) and vertex_colors (V, 3) in [0, 1] (chain colours) belong to the body model.
-    timings: seconds per stage, the pipeline's plus "render"."""
+    timings: seconds per stage, the pipeline's plus "render". start_pose: (24, 3) axis-angle, the pose the model's
+    regressor starts from, which the result's trace refines (None when the result has no trace)."""
 
     request: Request
     result: PipelineResult
@@ -77,6 +79,7 @@ class Analysis:
     mesh_layer: np.ndarray | None = None
     regression_layer: np.ndarray | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    start_pose: np.ndarray | None = None
 
     @property
     def image(self) -> LoadedImage:
@@ -174,7 +177,7 @@ class Engine:
             finally:
                 torch.set_num_threads(threads)
         analysis = Analysis(request, result, pipeline.body.faces, self._chain_colors(pipeline),
-                            timings=dict(result.timings))
+                            timings=dict(result.timings), start_pose=self._start_pose(pipeline, result))
         if result.best is None or request.video:
             return analysis
         yield "Drawing the overlay…"
@@ -187,6 +190,11 @@ class Engine:
             analysis.regression_layer = self._regression_layer[1]
         analysis.timings["render"] = time.perf_counter() - start
         return analysis
+
+    @staticmethod
+    def _start_pose(pipeline: Pipeline, result: PipelineResult) -> np.ndarray | None:
+        """(24, 3) the regressor's starting pose, for the chain inspector to read `result.trace` without a rerun."""
+        return None if result.trace is None else start_pose(pipeline.model.net.regressor.mean).numpy()
 
     def _render(self, analysis: Analysis, body: BodyEstimate, color: tuple[float, float, float]) -> np.ndarray:
         """(H, W, 4) RGBA uint8 of `body` in one colour, seen by the photo's camera."""

@@ -1,7 +1,8 @@
 """The chain inspector: step through a regressor's trace (outer steps and inner forward/backward passes) and see
 the pose at that entry over the photo and in 3D, with the size of every joint's update per chain; hover or select
-a chain to highlight it. The current photo's keypoints go through the window's model and the HMR baseline, so the
-two traces can be compared on the same input."""
+a chain to highlight it. The window's model is not run again: its trace is the window's result's, posed from the
+start pose the analysis carries; only the HMR baseline runs, on the result's keypoints, so the two traces can be
+compared on the same input."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyvista as pv
+import torch
 from PySide6.QtCore import QLineF, Qt, Signal
 from PySide6.QtGui import QColor, QPen
 from PySide6.QtWidgets import (
@@ -26,21 +28,19 @@ from PySide6.QtWidgets import (
 )
 
 from hkmr_studio.body import kinematics
+from hkmr_studio.checkpoints import BASELINE_MODEL
 from hkmr_studio.export.frames import camera_to_yup
 from hkmr_studio.gui.analysis import Analysis, explain_error, is_bug
 from hkmr_studio.gui.image_view import ImageView
 from hkmr_studio.gui.state import Document, Level, StudioState
 from hkmr_studio.gui.viewport import BodyViewport
 from hkmr_studio.gui.workers import LatestJob
-from hkmr_studio.pipeline.core import Pipeline
-from hkmr_studio.pipeline.images import LoadedImage
-from hkmr_studio.pipeline.keypoints import Keypoints2D
+from hkmr_studio.pipeline.core import Pipeline, PipelineResult
 from hkmr_studio.render.colors import highlighted_joint_colors
 from hkmr_studio.trace_steps import TraceBodies, start_pose, trace_bodies
 
 log = logging.getLogger(__name__)
 
-BASELINE_MODEL = "hmr"
 STEP_ACTOR = "step_skeleton"
 _BONES = [(parent, j) for j, parent in enumerate(kinematics.PARENTS) if parent >= 0]
 
@@ -100,12 +100,14 @@ class StepSkeleton:
 
 @dataclass(frozen=True)
 class _Job:
-    """What to trace: the document, its photo and keypoints, and the models (window's model first)."""
+    """What to trace: the document, the window's result of it with the (24, 3) axis-angle pose its regressor started
+    from (None: the result has no trace), and the baseline to run on the result's keypoints (None when the window's
+    model is the baseline) with the device and body file of the window's run."""
 
     document: Document
-    image: LoadedImage
-    keypoints: Keypoints2D
-    models: tuple[str, ...]
+    result: PipelineResult
+    start_pose: np.ndarray | None
+    baseline: str | None
     device: str
     body_path: str | None
 
@@ -202,11 +204,11 @@ class ChainInspector(QWidget):
         if analysis is None or not analysis.result.found or not self.isVisible():
             self.status_label.setText("Open a photo with a recovered body; its traces appear here.")
             return
-        choices = self._state.choices
-        models = tuple(dict.fromkeys([choices.model, self._baseline]))
-        self.status_label.setText("Tracing " + " and ".join(models) + "…")
-        self._jobs.submit(_Job(document, analysis.image, analysis.result.keypoints, models, choices.device,
-                               choices.body_path))
+        request = analysis.request
+        baseline = None if request.model == self._baseline else self._baseline
+        self.status_label.setText(f"Tracing {baseline}…" if baseline else "Reading the trace…")
+        self._jobs.submit(_Job(document, analysis.result, analysis.start_pose, baseline, request.device,
+                               request.body_path))
 
     def showEvent(self, event: object) -> None:
         super().showEvent(event)
@@ -215,17 +217,20 @@ class ChainInspector(QWidget):
             self.refresh()
 
     def _trace(self, job: _Job) -> dict[str, TraceBodies]:
-        """Worker thread: every model on the job's keypoints, and the bodies of each trace entry."""
+        """Worker thread: the bodies of each entry of the window's trace, then of the baseline's, run on the same
+        keypoints. The baseline's pipeline (loaded lazily: its body alone when it does not run) poses both."""
+        key = (self._baseline, job.device, job.body_path)
+        if key not in self._pipelines:
+            self._pipelines[key] = Pipeline(self._baseline, job.body_path, job.device)
+        pipeline = self._pipelines[key]
         out = {}
-        for model in job.models:
-            key = (model, job.device, job.body_path)
-            if key not in self._pipelines:
-                self._pipelines[key] = Pipeline(model, job.body_path, job.device)
-            pipeline = self._pipelines[key]
-            result = pipeline.run(job.image, keypoints=job.keypoints)
-            if result.found:
-                out[result.model_name or model] = trace_bodies(result, pipeline.body,
-                                                               start_pose(pipeline.model.net.regressor.mean))
+        if job.result.trace is not None and job.start_pose is not None:
+            out[job.result.model_name] = trace_bodies(job.result, pipeline.body, torch.from_numpy(job.start_pose))
+        if job.baseline is not None:
+            baseline = pipeline.run(job.result.image, keypoints=job.result.keypoints, mesh=False)
+            if baseline.found:
+                out[baseline.model_name or job.baseline] = trace_bodies(
+                    baseline, pipeline.body, start_pose(pipeline.model.net.regressor.mean))
         return out
 
     def _on_traced(self, job: _Job, bodies: dict[str, TraceBodies]) -> None:
@@ -237,6 +242,10 @@ class ChainInspector(QWidget):
         self.model_box.addItems(list(bodies))
         self.model_box.blockSignals(False)
         self._on_model_changed()
+        if job.result.trace is None:
+            shown = f"; {self.model_box.currentText()}'s is shown." if bodies else "."
+            self.status_label.setText(f"The window's body has no trace to step through (it was posed from given "
+                                      f"parameters, as a take's frames are){shown}")
         self.ready.emit()
 
     def _on_errored(self, exc: Exception) -> None:
