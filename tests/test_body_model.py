@@ -14,16 +14,11 @@ import torch
 from smplx.vertex_ids import vertex_ids as SMPLX_VERTEX_IDS
 
 from hkmr_studio.body import kinematics
+from hkmr_studio.body.extra_keypoints import EXTRA_KEYPOINT_NAMES, OWN_IDS_FIELD
 from hkmr_studio.body.model import BodyModel, BodyOutput
 from hkmr_studio.body.safe_pickle import load_body_file
 from hkmr_studio.resources import embedded_body_path
 
-#: smplx's extra keypoints, in the order smplx's VertexJointSelector appends them after the 24 joints.
-EXTRA_KEYPOINTS = (
-    ("nose", "reye", "leye", "rear", "lear")
-    + ("LBigToe", "LSmallToe", "LHeel", "RBigToe", "RSmallToe", "RHeel")
-    + tuple(side + finger for side in "lr" for finger in ("thumb", "index", "middle", "ring", "pinky"))
-)
 SYMMETRY_BOUND_MM = 0.5
 
 
@@ -45,7 +40,7 @@ def rest(body: BodyModel) -> BodyOutput:
 
 
 def _keypoint(output: BodyOutput, name: str) -> np.ndarray:
-    return output.extra_keypoints[0, EXTRA_KEYPOINTS.index(name)].numpy()
+    return output.extra_keypoints[0, EXTRA_KEYPOINT_NAMES.index(name)].numpy()
 
 
 def _joint(output: BodyOutput, name: str) -> np.ndarray:
@@ -133,14 +128,27 @@ def test_smplx_create_loads_the_file(body: BodyModel) -> None:
     model = smplx.create(str(embedded_body_path()), model_type="smpl")
     with torch.no_grad():
         output = model()
-    assert output.joints.shape == (1, kinematics.NUM_JOINTS + len(EXTRA_KEYPOINTS), 3)
+    assert output.joints.shape == (1, kinematics.NUM_JOINTS + len(EXTRA_KEYPOINT_NAMES), 3)
     assert output.vertices.shape == (1, body.num_vertices, 3)
 
 
-def test_extra_keypoints_sit_on_smplx_vertex_ids(body: BodyModel, body_file: dict) -> None:
-    expected = [SMPLX_VERTEX_IDS["smplh"][name] for name in EXTRA_KEYPOINTS]
-    assert body.smpl.vertex_joint_selector.extra_joints_idxs.tolist() == expected
-    assert body_file["hkmr_vertex_ids"] == dict(SMPLX_VERTEX_IDS["smplh"])
+def test_extra_keypoints_are_read_from_the_bodys_own_vertex_ids(body: BodyModel, body_file: dict) -> None:
+    own = body_file[OWN_IDS_FIELD]
+    assert body.keypoint_vertex_ids == own
+    assert body.smpl.vertex_joint_selector.extra_joints_idxs.tolist() == [own[name] for name in EXTRA_KEYPOINT_NAMES]
+    assert all(0 <= vertex < body.num_vertices for vertex in own.values())
+
+
+def test_the_open_body_is_numbered_so_its_own_keypoint_vertices_have_smplx_ids(body_file: dict) -> None:
+    """training/landmarks relies on it: smplx's SMPL indices name the same anatomy on the open body."""
+    assert body_file[OWN_IDS_FIELD] == dict(SMPLX_VERTEX_IDS["smplh"])
+
+
+def test_the_nose_keypoint_is_a_head_vertex_between_the_eyes(body: BodyModel, rest: BodyOutput) -> None:
+    nose = body.keypoint_vertex_ids["nose"]
+    assert int(body.lbs_weights[nose].argmax()) == kinematics.JOINT_INDEX["head"]
+    assert _keypoint(rest, "reye")[0] < _keypoint(rest, "nose")[0] < _keypoint(rest, "leye")[0]
+    assert _keypoint(rest, "nose")[1] > _joint(rest, "head")[1] > _joint(rest, "neck")[1]
 
 
 def test_extra_keypoints_are_anatomical(rest: BodyOutput) -> None:

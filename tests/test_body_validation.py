@@ -11,7 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import scipy.sparse
+import torch
 
+from hkmr_studio.body.extra_keypoints import EXTRA_KEYPOINT_NAMES, OWN_IDS_FIELD, SMPL_VERTEX_IDS
 from hkmr_studio.body.model import BodyModel, load_body_model
 from hkmr_studio.body.safe_pickle import BodyFileFormatError, load_body_file
 from hkmr_studio.resources import embedded_body_path
@@ -93,19 +95,59 @@ def test_a_sparse_joint_regressor_of_the_wrong_vertex_count_is_refused(tmp_path,
         BodyModel(path)
 
 
-def test_a_body_too_small_for_smpl_keypoints_is_refused(tmp_path):
-    """smplx reads the nose, eyes, ears, toes and finger tips from SMPL vertex ids up to 6787."""
-    vertices = 100
+def _small_body(vertices: int = 100) -> dict:
+    """A SMPL-layout body of `vertices` random vertices, every one skinned to the pelvis."""
     weights = np.zeros((vertices, 24), np.float32)
     weights[:, 0] = 1.0
     kintree = np.array([[2**32 - 1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 12, 13, 14, 16, 17, 18, 19, 20, 21],
                         list(range(24))])
-    path = _write_npz(tmp_path, {
-        "v_template": np.random.default_rng(0).normal(size=(vertices, 3)), "shapedirs": np.zeros((vertices, 3, 10)),
-        "posedirs": np.zeros((vertices, 3, 207)), "J_regressor": np.full((24, vertices), 1 / vertices),
-        "weights": weights, "f": np.array([[0, 1, 2]]), "kintree_table": kintree})
-    with pytest.raises(BodyFileFormatError, match=r"v_template \(template vertices\).*100 vertices.*6788"):
+    return {"v_template": np.random.default_rng(0).normal(size=(vertices, 3)), "shapedirs": np.zeros((vertices, 3, 10)),
+            "posedirs": np.zeros((vertices, 3, 207)), "J_regressor": np.full((24, vertices), 1 / vertices),
+            "weights": weights, "f": np.array([[0, 1, 2]]), "kintree_table": kintree}
+
+
+def _write_pickle(folder: Path, data: dict) -> Path:
+    path = folder / "SMPL_NEUTRAL.pkl"
+    path.write_bytes(pickle.dumps(data, protocol=2))
+    return path
+
+
+def test_a_body_too_small_for_smpl_keypoints_is_refused(tmp_path):
+    """Without its own keypoint vertices, smplx reads the nose, eyes, ears, toes and finger tips from SMPL vertex ids
+    up to 6787."""
+    path = _write_npz(tmp_path, _small_body())
+    with pytest.raises(BodyFileFormatError, match=r"v_template \(template vertices\).*100 vertices.*6788.*"
+                                                  + OWN_IDS_FIELD):
         BodyModel(path)
+
+
+def test_a_small_body_with_its_own_keypoint_vertices_reads_its_keypoints_there(tmp_path):
+    own = {name: index for index, name in enumerate(EXTRA_KEYPOINT_NAMES)}
+    body = BodyModel(_write_pickle(tmp_path, {**_small_body(), OWN_IDS_FIELD: own}))
+    output = body(torch.zeros(1, 3), torch.zeros(1, 69), torch.zeros(1, 10))
+    assert body.keypoint_vertex_ids == own
+    assert torch.allclose(output.extra_keypoints[0], output.vertices[0, : len(EXTRA_KEYPOINT_NAMES)])
+
+
+def test_a_body_file_without_its_own_keypoint_vertices_reads_smpls(tmp_path, embedded):
+    """A user's licensed SMPL file carries no hkmr_vertex_ids: smplx's SMPL ids are the right ones for its mesh."""
+    body = BodyModel(_write_npz(tmp_path, embedded))
+    assert body.keypoint_vertex_ids == SMPL_VERTEX_IDS
+    assert body.smpl.vertex_joint_selector.extra_joints_idxs.tolist() == [SMPL_VERTEX_IDS[name]
+                                                                         for name in EXTRA_KEYPOINT_NAMES]
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    (lambda own: {**own, "nose": NUM_VERTICES}, rf"gives nose the vertex {NUM_VERTICES}.*0 to {NUM_VERTICES - 1}"),
+    (lambda own: {k: v for k, v in own.items() if k != "lear"}, r"lacks lear"),
+    (lambda own: {**own, "chin": 1}, r"names unknown keypoints chin"),
+    (lambda own: {**own, "reye": "12"}, r"gives reye the vertex '12'"),
+    (lambda own: list(own.values()), r"must map keypoint names to vertex indices; it holds list"),
+], ids=["past_the_last_vertex", "missing_keypoint", "unknown_keypoint", "index_as_text", "not_a_mapping"])
+def test_damaged_own_keypoint_vertices_are_refused_naming_the_field(tmp_path, embedded, change, message):
+    data = {**embedded, OWN_IDS_FIELD: change(dict(SMPL_VERTEX_IDS))}
+    with pytest.raises(BodyFileFormatError, match=rf"{OWN_IDS_FIELD} \(the body's own keypoint vertices\) {message}"):
+        BodyModel(_write_pickle(tmp_path, data))
 
 
 def test_the_same_check_runs_through_the_cached_loader(tmp_path, embedded):

@@ -17,6 +17,7 @@ import torch
 from smplx.utils import Struct
 
 from hkmr_studio.body import kinematics
+from hkmr_studio.body.extra_keypoints import keypoint_vertex_ids
 from hkmr_studio.body.safe_pickle import check_body_path, load_body_file
 from hkmr_studio.body.validation import validate_body_data
 from hkmr_studio.geometry.checks import check_shape
@@ -34,11 +35,17 @@ class BodyOutput:
 
     joints: torch.Tensor
     vertices: torch.Tensor | None = None
-    extra_keypoints: torch.Tensor | None = None  # (B, 21, 3): smplx's nose, eyes, ears, feet and finger tips
+    #: (B, 21, 3): nose, eyes, ears, toes, heels and finger tips at the body's own vertices, in the order of
+    #: extra_keypoints.EXTRA_KEYPOINT_NAMES
+    extra_keypoints: torch.Tensor | None = None
 
 
 class BodyModel(torch.nn.Module):
-    """A SMPL-format body: smplx.SMPL for meshes, plus a joints-only forward pass for fitting loops."""
+    """A SMPL-format body: smplx.SMPL for meshes, plus a joints-only forward pass for fitting loops.
+
+    keypoint_vertex_ids: the vertex of each extra keypoint on this body's mesh (the file's own, else SMPL's: see
+    body.extra_keypoints).
+    """
 
     def __init__(self, path: str | Path | None = None, dtype: torch.dtype = torch.float32) -> None:
         super().__init__()
@@ -47,6 +54,7 @@ class BodyModel(torch.nn.Module):
         validate_body_data(data, self.path.name)
         self.is_embedded = path is None or self.path.resolve() == embedded_body_path().resolve()
         self.licence = EMBEDDED_LICENCE if self.is_embedded else USER_LICENCE
+        self.keypoint_vertex_ids = keypoint_vertex_ids(data)
         with contextlib.redirect_stdout(io.StringIO()):  # smplx prints a warning about 10 betas, which is SMPL's count
             self.smpl = smplx.SMPL(
                 model_path=str(self.path),
@@ -57,6 +65,7 @@ class BodyModel(torch.nn.Module):
                 create_global_orient=False,
                 create_body_pose=False,
                 create_transl=False,
+                vertex_ids=self.keypoint_vertex_ids,
             )
         self.faces = np.asarray(self.smpl.faces, dtype=np.int64)
         # Joints of the shaped, unposed body are linear in betas: precompute J_regressor @ template and @ shapedirs.

@@ -4,6 +4,8 @@ SMPL layout with V vertices, F triangles and 24 joints: v_template (V, 3) in met
 posedirs (V, 3, 207), 23 joints x 9 rotation-matrix entries; J_regressor (24, V), dense or scipy sparse; weights
 (V, 24), each row summing to 1; f (F, 3) vertex indices; kintree_table (2, 24) whose first row holds each joint's
 parent (the root's is -1, which SMPL files store as 2**32 - 1). Requiring SMPL's own parents makes it a tree.
+The extra keypoints' vertices (body.extra_keypoints) must exist on the mesh: the file's own hkmr_vertex_ids when it
+has them (one vertex per keypoint), else SMPL's, which need SMPL's vertex count.
 Anything else raises BodyFileFormatError with a message that names the field.
 """
 
@@ -13,9 +15,9 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse
-from smplx.vertex_ids import vertex_ids as SMPLX_VERTEX_IDS
 
 from hkmr_studio.body import kinematics
+from hkmr_studio.body.extra_keypoints import EXTRA_KEYPOINT_NAMES, OWN_IDS_FIELD, SMPL_VERTEX_IDS
 from hkmr_studio.body.safe_pickle import BodyFileFormatError
 
 FIELDS = {
@@ -27,8 +29,9 @@ FIELDS = {
     "f": "faces",
     "kintree_table": "kinematic tree",
 }
-#: smplx reads the nose, eyes, ears, toes and finger tips from these SMPL vertex ids, so a body needs more vertices.
-MIN_VERTICES = max(SMPLX_VERTEX_IDS["smplh"].values()) + 1
+_DESCRIPTIONS = {**FIELDS, OWN_IDS_FIELD: "the body's own keypoint vertices"}
+#: The fewest vertices for smplx's SMPL keypoint ids, used by a body without its own (OWN_IDS_FIELD).
+MIN_VERTICES = max(SMPL_VERTEX_IDS.values()) + 1
 NUM_POSE_CORRECTIVES = (kinematics.NUM_JOINTS - 1) * 9
 #: How far a vertex's skinning weights may sum from 1 (SMPL's own files are within 1e-6).
 WEIGHT_SUM_TOLERANCE = 1e-3
@@ -90,13 +93,34 @@ def _check_kintree(data: dict[str, Any]) -> None:
         raise _Refusal("kintree_table", f"has the parents {list(parents)}, not SMPL's {list(kinematics.PARENTS[1:])}")
 
 
+def _check_own_keypoint_vertices(own: Any, vertices: int) -> None:
+    """`own` must map each of EXTRA_KEYPOINT_NAMES, and nothing else, to a vertex index below `vertices`."""
+    if not isinstance(own, dict):
+        raise _Refusal(OWN_IDS_FIELD, f"must map keypoint names to vertex indices; it holds {type(own).__name__}")
+    missing = [name for name in EXTRA_KEYPOINT_NAMES if name not in own]
+    unknown = sorted(str(name) for name in own if name not in EXTRA_KEYPOINT_NAMES)
+    if missing or unknown:
+        lacks = f"lacks {', '.join(missing)}" if missing else ""
+        extra = f"names unknown keypoints {', '.join(unknown)}" if unknown else ""
+        raise _Refusal(OWN_IDS_FIELD, f"{' and '.join(filter(None, (lacks, extra)))}; it needs exactly "
+                                      f"{', '.join(EXTRA_KEYPOINT_NAMES)}")
+    for name in EXTRA_KEYPOINT_NAMES:
+        vertex = own[name]
+        if isinstance(vertex, bool) or not isinstance(vertex, int | np.integer) or not 0 <= vertex < vertices:
+            raise _Refusal(OWN_IDS_FIELD, f"gives {name} the vertex {vertex!r}, but the vertices are numbered 0 to "
+                                          f"{vertices - 1}")
+
+
 def _check_arrays(data: dict[str, Any]) -> None:
     v_template = _array(data, "v_template", _NUMBERS)
     _check_shape("v_template", v_template.shape, (None, 3), "(V, 3)")
     vertices = v_template.shape[0]
-    if vertices < MIN_VERTICES:
+    if OWN_IDS_FIELD in data:
+        _check_own_keypoint_vertices(data[OWN_IDS_FIELD], vertices)
+    elif vertices < MIN_VERTICES:
         raise _Refusal("v_template", f"has {vertices} vertices; a SMPL body has at least {MIN_VERTICES} (smplx reads "
-                                     "face, foot and finger keypoints from SMPL's vertex numbers)")
+                                     f"face, foot and finger keypoints from SMPL's vertex numbers; a body with another "
+                                     f"mesh names its own in {OWN_IDS_FIELD})")
     shapedirs = _array(data, "shapedirs", _NUMBERS)
     _check_shape("shapedirs", shapedirs.shape, (vertices, 3, None), f"(V, 3, 10 or more) with V = {vertices}")
     if shapedirs.shape[2] < kinematics.NUM_BETAS:
@@ -135,5 +159,5 @@ def validate_body_data(data: dict[str, Any], source_name: str) -> None:
         _check_kintree(data)
         _check_arrays(data)
     except _Refusal as refusal:
-        raise BodyFileFormatError(f"{source_name}: {refusal.field} ({FIELDS[refusal.field]}) {refusal}. "
+        raise BodyFileFormatError(f"{source_name}: {refusal.field} ({_DESCRIPTIONS[refusal.field]}) {refusal}. "
                                   f"{_REMEDY}") from None
