@@ -12,6 +12,7 @@ from hkmr_studio.geometry import cameras
 from hkmr_studio.geometry.cameras import (
     crop_camera_to_image_translation,
     crop_pixels_to_normalised,
+    depth_for_pixel_scale,
     field_of_view_deg,
     focal_length_from_35mm,
     focal_length_to_35mm,
@@ -44,6 +45,7 @@ def test_a_point_two_metres_ahead_lands_focal_over_depth_pixels_per_metre_from_t
     # 1000 px / 2 m = 500 px per metre: 0.5 m right -> +250 px, 0.2 m up -> -100 px.
     assert perspective_project(point, FOCAL, PRINCIPAL).tolist() == [[[570.0, 140.0]]]
     assert float(pixel_scale_at_depth(FOCAL, torch.tensor(2.0))) == 500.0
+    assert depth_for_pixel_scale(FOCAL, 500.0) == 2.0
 
 
 def test_perspective_takes_one_focal_length_per_camera_or_per_axis():

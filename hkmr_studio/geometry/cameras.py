@@ -45,6 +45,14 @@ def pixel_scale_at_depth(focal_length: torch.Tensor | float, depth: torch.Tensor
     return focal_length / depth.clamp_min(MIN_DEPTH_M)
 
 
+def depth_for_pixel_scale(
+    focal_length: torch.Tensor | float, pixels_per_metre: torch.Tensor | float
+) -> torch.Tensor | float:
+    """The depth, metres, at which a metre across the view spans `pixels_per_metre` px: focal_length / that (the
+    inverse of `pixel_scale_at_depth`). Floats or tensors that broadcast; focal_length in pixels."""
+    return focal_length / pixels_per_metre
+
+
 def weak_perspective_project(points: torch.Tensor, camera: torch.Tensor) -> torch.Tensor:
     """Project (B, N, 3) camera-frame points with (B, 3) cameras (s, tx, ty) to (B, N, 2) normalised crop coords."""
     check_last_dims(points, (3,), "points")

@@ -23,7 +23,7 @@ from scipy.spatial.transform import Rotation, Slerp
 from hkmr_studio.body.landmarks import BodyLandmarks
 from hkmr_studio.body.model import load_body_model
 from hkmr_studio.checkpoints import LoadedModel
-from hkmr_studio.geometry.cameras import assumed_focal_length, crop_camera_to_image_translation
+from hkmr_studio.geometry.cameras import assumed_focal_length, crop_camera_to_image_translation, perspective_project
 from hkmr_studio.nets.mirror_average import mirror_averaged
 from hkmr_studio.pipeline.core import network_inputs
 from hkmr_studio.pipeline.keypoints import NUM_LANDMARKS, Keypoints2D
@@ -194,7 +194,7 @@ def synthetic_takes(model: LoadedModel, seed: int = 0) -> list[TruthTake]:
             posed = landmarks_of(global_orient, body_pose, betas)
             joints = body.joints_only(global_orient, body_pose, betas, transl)
         points = posed.landmarks + transl[:, None]
-        pixels = focal * points[..., :2] / points[..., 2:] + torch.tensor([width / 2.0, height / 2.0])
+        pixels = perspective_project(points, focal, torch.tensor([[width / 2.0, height / 2.0]]))
         size = (pixels.amax(dim=1) - pixels.amin(dim=1)).amax(dim=1)
         truncated = torch.zeros(pixels.shape[:2], dtype=torch.bool)
         sigma = torch.from_numpy(stats.array("noise"))[None, :, None] * size[:, None, None]

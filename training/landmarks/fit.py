@@ -18,6 +18,7 @@ import torch
 from scipy.optimize import nnls
 
 from hkmr_studio.body.landmarks import LANDMARK_MIRROR, Landmark, LandmarkDefinition, combine_points
+from hkmr_studio.geometry.cameras import perspective_project
 from hkmr_studio.pipeline.keypoints import MEDIAPIPE_LANDMARK_NAMES, VISIBILITY_THRESHOLD
 from training.landmarks.initial import Candidates, RestBody, mirror_landmark, mirror_name
 from training.landmarks.observe import Observations
@@ -95,10 +96,11 @@ def _solve(rows: np.ndarray, start: np.ndarray, settings: FitSettings) -> np.nda
 def _rows(
     points: np.ndarray, detected: np.ndarray, focal: np.ndarray, principal: float, depth: np.ndarray
 ) -> np.ndarray:
-    """points (n, K, 3) camera frame, detected (n, 2) px, focal (n,), depth (n,) -> rows (n, 2, K)."""
-    x = focal[:, None] * points[..., 0] + (principal - detected[:, :1]) * points[..., 2]
-    y = focal[:, None] * points[..., 1] + (principal - detected[:, 1:]) * points[..., 2]
-    return np.stack([x, y], axis=1) / depth[:, None, None]
+    """points (n, K, 3) camera frame, detected (n, 2) px, focal (n,), depth (n,) -> rows (n, 2, K): each candidate's
+    reprojection error times its depth over `depth`, f X + (c - u) Z over depth, linear in the points' weights."""
+    pixels = perspective_project(torch.from_numpy(points), torch.from_numpy(focal),
+                                 torch.full((len(points), 2), principal, dtype=torch.float64)).numpy()
+    return ((pixels - detected[:, None]) * (points[..., 2:] / depth[:, None, None])).transpose(0, 2, 1)
 
 
 def _fit_landmark(

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from hkmr_studio.body.model import BodyModel
+from hkmr_studio.geometry.cameras import perspective_project
 from hkmr_studio.occlusion import OCCLUDER_KINDS, Occluder, make_occluder, noise_texture
 from hkmr_studio.pipeline.detection import PoseDetector
 from hkmr_studio.pipeline.keypoints import NUM_LANDMARKS
@@ -65,7 +66,8 @@ class Observations:
 
     def project(self, points: np.ndarray) -> np.ndarray:
         """(N, K, 3) camera-frame points -> (N, K, 2) pixels of the renders."""
-        return self.focal[:, None, None] * points[..., :2] / points[..., 2:] + self.principal
+        principal = torch.full((len(points), 2), self.principal, dtype=torch.float64)
+        return perspective_project(torch.from_numpy(points), torch.from_numpy(self.focal), principal).numpy()
 
 
 def _scene(
@@ -159,7 +161,7 @@ def _random_occluder(
     """An occluder of random kind, degree 1-5 and angle over a random joint (24, 3 camera frame) of the render, sized
     for a person crop 1.2 times the body's projected height (the paper occludes one joint at a time)."""
     joint = joints[rng.integers(1, len(joints))]
-    target = focal * joint[:2] / joint[2] + principal
+    target = perspective_project(torch.from_numpy(joint)[None, None], focal, torch.full((1, 2), principal))[0, 0].numpy()
     return make_occluder(
         OCCLUDER_KINDS[rng.integers(3)],
         int(rng.integers(1, 6)),

@@ -12,9 +12,11 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
+import torch
 from smplx.vertex_ids import vertex_ids as SMPLX_VERTEX_IDS
 
 from hkmr_studio.body import kinematics
+from hkmr_studio.geometry.cameras import depth_for_pixel_scale, perspective_project, pixel_scale_at_depth
 from hkmr_studio.render.overlay import MeshRenderer, PinholeCamera, blend
 
 _J = kinematics.JOINT_INDEX
@@ -123,13 +125,13 @@ def frame_body(vertices: np.ndarray, focal_length: float, height_px: float, offs
     """(3,) camera-frame translation that puts (V, 3) camera-aligned vertices `height_px` tall (their longer
     projected side) with their projected box centred `offset_px` (2,) from the principal point."""
     extent = np.ptp(vertices[:, :2], axis=0).max()
-    transl = np.array([0.0, 0.0, focal_length * extent / height_px])
+    transl = np.array([0.0, 0.0, depth_for_pixel_scale(focal_length, height_px / extent)])
     for _ in range(3):  # perspective makes size and centre depend on depth: refine a few times
-        points = vertices + transl
-        pixels = focal_length * points[:, :2] / points[:, 2:]
+        points = torch.from_numpy(vertices + transl)[None]
+        pixels = perspective_project(points, focal_length, torch.zeros(1, 2, dtype=torch.float64))[0].numpy()
         low, high = pixels.min(axis=0), pixels.max(axis=0)
         transl[2] *= (high - low).max() / height_px
-        transl[:2] += (offset_px - (low + high) / 2.0) * transl[2] / focal_length
+        transl[:2] += (offset_px - (low + high) / 2.0) / float(pixel_scale_at_depth(focal_length, torch.tensor(transl[2])))
     return transl
 
 

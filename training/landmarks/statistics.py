@@ -7,6 +7,7 @@ import numpy as np
 import torch
 
 from hkmr_studio.body.landmarks import LandmarkDefinition
+from hkmr_studio.geometry.cameras import pixel_scale_at_depth
 from training.landmarks.fit import MIRRORED, predicted_landmarks, swapped_landmarks, usable
 from training.landmarks.observe import Observations
 from training.samples.detector_model import DISPLACEMENT_LEVELS, DetectorStatistics
@@ -30,7 +31,7 @@ def self_occluded(obs: Observations, landmarks: np.ndarray, splats: SplatOcclude
         torch.from_numpy(landmarks[..., 2]),
         torch.from_numpy(obs.project(points)),
         torch.from_numpy(points[..., 2]),
-        torch.from_numpy(obs.focal[:, None] / points[..., 2]),
+        pixel_scale_at_depth(torch.from_numpy(obs.focal[:, None]), torch.from_numpy(points[..., 2])),
     )
     return hidden.numpy()
 

@@ -8,8 +8,10 @@ import itertools
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from hkmr_studio.atomic import atomic_write_text
+from hkmr_studio.geometry.cameras import field_of_view_deg
 from training.rendered.backgrounds import KINDS, PHOTO_FILES
 from training.rendered.build import CHUNK, FAMILY_FRACTION, PHOTO_PX
 from training.rendered.dataset import BUILD_COMMAND, RenderedSet
@@ -84,7 +86,7 @@ def _views(rendered: RenderedSet) -> dict[str, tuple[list[str], np.ndarray]]:
     cut = outside.any(axis=1).astype(np.int64)
     for group, (_, pair) in enumerate(CUT_PLACES[2:], start=2):
         cut = np.where(outside[:, list(pair)].all(axis=1), group, cut)
-    fov = np.degrees(2.0 * np.arctan(rendered.photo_px / 2.0 / rendered.focal))
+    fov = field_of_view_deg(torch.from_numpy(rendered.focal), float(rendered.photo_px)).numpy()
     return {
         "camera pitch": (_labels(PITCH_EDGES, " deg"), np.digitize(np.degrees(rendered.view[:, 1]), PITCH_EDGES)),
         "field of view": (_labels(FOV_EDGES, " deg"), np.digitize(fov, FOV_EDGES)),
