@@ -10,7 +10,9 @@ import os
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 
+from hkmr_studio.geometry.cameras import field_of_view_deg, perspective_project
 from hkmr_studio.interrupts import interrupts_held
 from hkmr_studio.llvm_load_order import load_triton_before_opengl
 
@@ -164,7 +166,7 @@ class MeshRenderer:
         vtk_cam.position = (0.0, 0.0, 0.0)
         vtk_cam.focal_point = (0.0, 0.0, 1.0)
         vtk_cam.up = (0.0, -1.0, 0.0)
-        vtk_cam.view_angle = float(np.degrees(2.0 * np.arctan(cam.height / (2.0 * cam.focal_length))))
+        vtk_cam.view_angle = float(field_of_view_deg(torch.tensor(float(cam.focal_length)), cam.height))
         vtk_cam.SetWindowCenter(-2.0 * (cam.cx - cam.width / 2.0) / cam.width,
                                 2.0 * (cam.cy - cam.height / 2.0) / cam.height)
         depths = np.concatenate([np.asarray(m[0])[:, 2] for m in meshes]) if meshes else np.array([1.0])
@@ -180,7 +182,8 @@ def _in_view(meshes: list[tuple[np.ndarray, np.ndarray, object]], camera: Pinhol
         return False
     points = np.concatenate([np.asarray(m[0], dtype=np.float64).reshape(-1, 3) for m in meshes])
     points = points[points[:, 2] > 1e-3]
-    pixels = points[:, :2] / points[:, 2:] * camera.focal_length + (camera.cx, camera.cy)
+    principal = torch.tensor([[camera.cx, camera.cy]], dtype=torch.float64)
+    pixels = perspective_project(torch.from_numpy(points)[None], camera.focal_length, principal)[0].numpy()
     inside = pixels[((pixels >= 0) & (pixels < (camera.width, camera.height))).all(axis=1)]
     return len(inside) > 0 and float(np.ptp(inside, axis=0).max()) >= 2.0
 
