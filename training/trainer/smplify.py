@@ -14,6 +14,7 @@ from hkmr_studio.fitting.smplify import SMPLify, SMPLifyConfig
 from hkmr_studio.geometry.cameras import (
     DEFAULT_CROP_SIZE_PX,
     DEFAULT_FOCAL_LENGTH_PX,
+    normalised_to_crop_pixels,
     translation_to_weak_perspective,
     weak_perspective_to_translation,
 )
@@ -27,14 +28,14 @@ OPTION_NAMES = tuple(f.name for f in fields(SMPLifyConfig) if f.name not in FIXE
 def smplify_fit_fn(options: dict[str, Any], body: BodyModel) -> FitFn:
     """SMPLify with SMPLifyConfig `options` (names in OPTION_NAMES) on `body`."""
     smplify = SMPLify(body, SMPLifyConfig(**{**options, **FIXED_OPTIONS}))
-    half = DEFAULT_CROP_SIZE_PX / 2.0
+    half = DEFAULT_CROP_SIZE_PX / 2.0  # crop pixels per normalised unit
 
     def fit(init: BodyFit, landmarks: torch.Tensor, weights: torch.Tensor) -> tuple[BodyFit, torch.Tensor]:
         smplify.landmarks.to(landmarks.device)
         start = {"global_orient": init.global_orient, "body_pose": init.body_pose, "betas": init.betas,
                  "transl": weak_perspective_to_translation(init.camera)}
-        result = smplify.fit((landmarks + 1.0) * half, weights, start, DEFAULT_FOCAL_LENGTH_PX,
-                             landmarks.new_full((len(landmarks), 2), half))
+        crop_centre = normalised_to_crop_pixels(landmarks.new_zeros(len(landmarks), 2))
+        result = smplify.fit(normalised_to_crop_pixels(landmarks), weights, start, DEFAULT_FOCAL_LENGTH_PX, crop_centre)
         camera = translation_to_weak_perspective(result.transl)
         error = (result.error2d_after.nanmean(dim=1) / half).nan_to_num(nan=float("inf"))
         return BodyFit(result.global_orient, result.body_pose, result.betas, camera), error
