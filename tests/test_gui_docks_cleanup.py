@@ -12,7 +12,7 @@ from PySide6.QtGui import QFontMetrics
 
 from hkmr_studio.body import kinematics
 from hkmr_studio.gui.chain_inspector import STEP_ACTOR
-from hkmr_studio.gui.occlusion_lab import X_LABEL, Y_LABEL, DegreePlot
+from hkmr_studio.gui.degree_plot import X_LABEL, Y_LABEL, DegreePlot
 from hkmr_studio.gui.testing import studio_window
 from hkmr_studio.occlusion import Rectangle
 from hkmr_studio.occlusion_probe import DegreeCurves, OcclusionProbe

@@ -7,7 +7,8 @@ from conftest import SAMPLE_PHOTO
 from PySide6.QtCore import Qt
 
 from hkmr_studio.body import kinematics
-from hkmr_studio.gui.occlusion_lab import KIND_COLORS, TURN_ROW
+from hkmr_studio.gui.degree_plot import KIND_COLORS
+from hkmr_studio.gui.occlusion_lab import TURN_ROW
 from hkmr_studio.gui.qt_images import array_from_qimage
 from hkmr_studio.gui.testing import Gate, studio_window
 from hkmr_studio.occlusion_probe import Heatmap, OcclusionProbe
