@@ -1,7 +1,10 @@
 """The camera module against values worked out by hand, its round trips, batched shapes, a gradient check, shape
 errors that say what was expected, and the fitter and the training sampler projecting exactly as it does."""
 
+import ast
 import math
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import torch
@@ -34,6 +37,7 @@ from training.samples.cameras import PhotoCameras
 
 FOCAL = 1000.0
 PRINCIPAL = torch.tensor([[320.0, 240.0]])
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _random(*shape: int, seed: int = 0) -> torch.Tensor:
@@ -237,3 +241,87 @@ def test_the_training_samplers_photo_cameras_project_with_the_camera_modules_fun
     # pixels per metre: at each point's own depth through a pinhole, at the body origin's depth in weak perspective
     assert torch.allclose(per_metre[0], 900.0 / in_camera[0, :, 2])
     assert torch.allclose(per_metre[1], torch.full((33,), 1200.0 / 5.0))
+
+
+#: Scanned for camera formulas: all but the camera module itself and training/real, whose calibrated multi-view
+#: cameras are another model (a full pinhole with lens distortion, fitted with the capture).
+NOT_SCANNED = ("hkmr_studio/geometry/cameras.py", "training/real/")
+#: Arithmetic on a focal length that is no camera formula: every pixel quantity scaled alike with a resized image.
+RESIZES = {("hkmr_studio/batch.py", "focal_length * scale"), ("hkmr_studio/render/overlay.py", "self.focal_length * factor")}
+
+
+def _name(node: ast.expr) -> str:
+    """The identifier an operand is read from: `focal`, `self.focal[:, None]` and `focal_of(x)` all give theirs."""
+    while isinstance(node, ast.Subscript | ast.Call):
+        node = node.value if isinstance(node, ast.Subscript) else node.func
+    return node.id if isinstance(node, ast.Name) else node.attr if isinstance(node, ast.Attribute) else ""
+
+
+def _last_index(node: ast.expr) -> ast.expr | None:
+    """The last index of a subscript (`2:` of `points[..., 2:]`), else None."""
+    if not isinstance(node, ast.Subscript):
+        return None
+    return node.slice.elts[-1] if isinstance(node.slice, ast.Tuple) else node.slice
+
+
+def _is_constant(node: ast.expr | None, value: float) -> bool:
+    return isinstance(node, ast.Constant) and node.value == value
+
+
+def _is_xy(node: ast.expr) -> bool:
+    """`p[..., :2]`: the x and y of points."""
+    index = _last_index(node)
+    return isinstance(index, ast.Slice) and index.lower is None and _is_constant(index.upper, 2)
+
+
+def _is_z(node: ast.expr) -> bool:
+    """`p[..., 2:]` or `p[..., 2]`: the depth of points."""
+    index = _last_index(node)
+    if isinstance(index, ast.Slice):
+        return _is_constant(index.lower, 2) and index.upper is None
+    return _is_constant(index, 2)
+
+
+def _is_half(node: ast.expr) -> bool:
+    """`x / 2` (or `(x / 2)[:, None]`): half a side, the scale between normalised crop coordinates and pixels."""
+    while isinstance(node, ast.Subscript):
+        node = node.value
+    return isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div) and _is_constant(node.right, 2)
+
+
+def camera_formulas(source: str) -> Iterator[str]:
+    """The expressions of `source` that re-derive a camera formula: a focal length multiplied or divided (a
+    projection, a depth from a scale, a field of view), a perspective division `xy / z`, or a scale by half a side (a
+    crop's pixels <-> normalised coordinates)."""
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.BinOp) or not isinstance(node.op, ast.Mult | ast.Div):
+            continue
+        dividing = isinstance(node.op, ast.Div)
+        if (any("focal" in _name(side).lower() for side in (node.left, node.right))
+                or (dividing and _is_xy(node.left) and _is_z(node.right))
+                or _is_half(node.right) or (not dividing and _is_half(node.left))):
+            yield ast.unparse(node)
+
+
+@pytest.mark.parametrize("old", [
+    "scale = 2.0 * focal / (depth * box[:, 2])",  # training's crop camera from a translation
+    "weak_scale = (self.focal / self.transl[:, 2])[:, None]",  # the sampler's weak perspective
+    "scale = focal / transl[:, 2:].clamp_min(1e-3)",  # SMPLify's weak camera
+    "pixels = points[:, :2] / points[:, 2:] + principal",  # a pinhole, whatever the focal length is called
+    "keypoints_px = (keypoints + 1.0) * (CROP_PX / 2.0)",  # normalised crop coords -> crop pixels
+    "origin = centre + (side / 2.0)[:, None] * scale[:, None] * camera[:, 1:]",  # crop coords -> image pixels
+    "fov = np.degrees(2.0 * np.arctan(photo_px / 2.0 / rendered.focal))",
+])
+def test_the_scan_finds_the_formulas_that_used_to_be_written_outside_the_camera_module(old):
+    assert list(camera_formulas(old))
+
+
+def test_no_module_outside_the_camera_module_re_derives_a_camera_formula():
+    found = []
+    for path in sorted([*ROOT.glob("hkmr_studio/**/*.py"), *ROOT.glob("training/**/*.py")]):
+        relative = path.relative_to(ROOT).as_posix()
+        if relative.startswith(NOT_SCANNED):
+            continue
+        found += [f"{relative}: {expression}" for expression in camera_formulas(path.read_text(encoding="utf-8"))
+                  if (relative, expression) not in RESIZES]
+    assert not found, "call hkmr_studio.geometry.cameras instead of:\n" + "\n".join(found)
