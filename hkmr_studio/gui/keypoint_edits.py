@@ -1,7 +1,9 @@
 """The user's edits of one analysis's 2D keypoints, with undo, redo and reset (Qt-free).
 
 The edits start from a base analysis: its keypoints are the original state and its regression is where every refit
-starts. Each edit (move, hide or show, pin or unpin a keypoint) adds a state; undo and redo step through them.
+starts. Each edit (move, hide or show, pin or unpin a keypoint) adds a state; undo and redo step through them. A drag
+(`drag`: press, moves, release, `pipeline.keypoint_drag`) reports where the keypoints are while the mouse moves
+(`changing`, no state added) and adds one state on release.
 Keypoints stay in the photo's pixel frame (x right, y down), MediaPipe's 33 landmarks. Moving a wrist, an ankle or the
 nose carries the landmarks that sit on the same rigid part (hand, foot, face) along, so they do not hold the body
 back where it was.
@@ -9,12 +11,14 @@ back where it was.
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from dataclasses import dataclass, replace
 
 import numpy as np
 from psygnal import Signal
 
 from hkmr_studio.gui.analysis import Analysis
+from hkmr_studio.pipeline.keypoint_drag import DragEvent, DragPhase, keypoint_drag
 from hkmr_studio.pipeline.keypoints import MEDIAPIPE_LANDMARK_NAMES, Keypoints2D
 from hkmr_studio.pipeline.local_edits import moved_keypoints
 
@@ -29,9 +33,11 @@ class KeypointState:
 
 class KeypointEdits:
     """Undoable edits of `base`'s keypoints (base must have found a body). `changed` fires after every change of
-    `current` (an edit, undo, redo or reset) with the new current state."""
+    `current` (an edit, undo, redo or reset) with the new current state; `changing` for each move of a drag, with the
+    state the drag would make were the mouse released there."""
 
     changed = Signal(object)  # KeypointState
+    changing = Signal(object)  # KeypointState, not (yet) one of the edits
 
     def __init__(self, base: Analysis) -> None:
         if base.result.keypoints is None or base.result.regression is None:
@@ -65,6 +71,22 @@ class KeypointEdits:
         """Put keypoint `index` at pixel `xy`, with the landmarks it carries along (`local_edits.moved_keypoints`)."""
         self._check(index)
         self._push(replace(self.current, keypoints=moved_keypoints(self.current.keypoints, index, xy)))
+
+    def drag(self, index: int) -> Generator[None, DragEvent, None]:
+        """A drag of keypoint `index` from where the keypoints are now, pressed (primed): `send` it the moves and
+        the release (`keypoint_drag`)."""
+        self._check(index)
+        drag = keypoint_drag(self, self.current.keypoints, index)
+        next(drag)
+        return drag
+
+    def report(self, phase: DragPhase, keypoints: Keypoints2D) -> None:
+        """Where a drag puts the keypoints: while it moves (`changing` fires), or on release (an edit)."""
+        state = replace(self.current, keypoints=keypoints)
+        if phase is DragPhase.CHANGING:
+            self.changing.emit(state)
+        else:
+            self._push(state)
 
     def set_visible(self, index: int, visible: bool) -> None:
         """Mark keypoint `index` seen (visibility 1) or not visible (visibility 0: SMPLify ignores it)."""
