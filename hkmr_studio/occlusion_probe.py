@@ -33,7 +33,7 @@ OCCLUDER_COLOR = (128, 128, 128)
 Progress = tuple[int, int]  # (runs done, runs in all)
 
 
-@dataclass(eq=False)
+@dataclass(frozen=True, eq=False)
 class ProbeRun:
     """One photo through every model: `results` maps model name -> its PipelineResult (same keypoints for all)."""
 
@@ -50,7 +50,7 @@ class ProbeRun:
         return next(iter(self.results.values()))
 
 
-@dataclass(eq=False)
+@dataclass(frozen=True, eq=False)
 class Displacement:
     """How far each model's joints moved. per_joint_mm: model name -> (24,) mm in SMPL joint order; turn_deg: model
     name -> the angle (degrees) by which the whole body's orientation (global_orient, camera frame) turned, which
@@ -149,7 +149,7 @@ class OcclusionProbe:
             pipeline.close()
 
 
-@dataclass(eq=False)
+@dataclass(frozen=True, eq=False)
 class Heatmap:
     """A grid sweep: occluder centres on a cells x cells grid over the person's crop square.
 
@@ -190,7 +190,7 @@ def grid_sweep(probe: OcclusionProbe, reference: ProbeRun, kind: OccluderKind, d
     return heatmap
 
 
-@dataclass(eq=False)
+@dataclass(frozen=True, eq=False)
 class DegreeCurves:
     """A degree-of-occlusion sweep (the paper's Fig. 6 for one photo): mean_mm[model][kind] is a (len(degrees),)
     array, the mean joint displacement over the occluded joints at each degree (NaN where no body was found)."""
