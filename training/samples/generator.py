@@ -72,7 +72,6 @@ from training.samples.self_occlusion import SplatOccluder
 from training.samples.views import camera_global_orient, sample_view
 from training.samples.world_model import WorldErrorModel
 
-CROP_PX = 224.0
 #: The regions a partial sample lacks (hkmr_studio.body.keypoint_sets.PARTIAL_INPUTS; COCO-17 samples come apart).
 PARTIAL_REGIONS: tuple[str, ...] = ("no_face", "no_hands_feet", "left_side_hidden", "right_side_hidden")
 _HIPS = [23, 24]
@@ -361,7 +360,7 @@ class SampleGenerator:
         labelled[torch.randperm(size, generator=g)[: round(c.two_d_only_fraction * size)]] = False
         return {
             "keypoints": keypoints,
-            "keypoints_px": normalised_to_crop_pixels(keypoints, CROP_PX) * mask[..., None],
+            "keypoints_px": normalised_to_crop_pixels(keypoints) * mask[..., None],
             "visibility": seen.visibility * mask,
             "mask": mask,
             "world": seen.world * (mask * seen.has_world[:, None])[..., None],
