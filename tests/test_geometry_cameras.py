@@ -20,6 +20,7 @@ from hkmr_studio.geometry.cameras import (
     focal_length_from_35mm,
     focal_length_to_35mm,
     image_intrinsics_to_crop_intrinsics,
+    image_to_crop_scale,
     image_translation_to_crop_camera,
     normalised_to_crop_pixels,
     normalised_to_pixels,
@@ -146,7 +147,8 @@ def test_crop_intrinsics_see_a_point_where_the_image_camera_and_the_crop_put_it(
     focal, principal = torch.tensor([1000.0]), PRINCIPAL
     centre, side = torch.tensor([[320.0, 240.0]]), torch.tensor([200.0])
     crop_focal, crop_principal = image_intrinsics_to_crop_intrinsics(focal, principal, centre, side, 224.0)
-    assert crop_focal.tolist() == [1120.0]  # 224 / 200 crop pixels per image pixel
+    assert image_to_crop_scale(side, 224.0).tolist() == pytest.approx([1.12])  # crop pixels per image pixel
+    assert crop_focal.tolist() == [1120.0]
     assert crop_principal.tolist() == [[112.0, 112.0]]
     points = torch.tensor([[[0.3, -0.4, 3.0], [-0.1, 0.2, 5.0]]])
     via_image = normalised_to_crop_pixels(pixels_to_normalised(perspective_project(points, focal, principal),

@@ -21,7 +21,7 @@ from hkmr_studio.body.landmarks import BodyLandmarks
 from hkmr_studio.body.model import BodyModel
 from hkmr_studio.fitting.result import FitResult, chain_means, root_aligned_change_mm
 from hkmr_studio.fitting.smplify import _gmof, degenerate_keypoints_reason, single_thread_for_one_body
-from hkmr_studio.geometry.cameras import DEFAULT_CROP_SIZE_PX, perspective_project
+from hkmr_studio.geometry.cameras import image_to_crop_scale, perspective_project
 from hkmr_studio.geometry.crops import crop_boxes_from_points
 from hkmr_studio.nets.flow import POSE_DIM, ConditionalPoseFlow, FlowContext
 from hkmr_studio.nets.probabilistic import pose6d_to_smpl
@@ -84,7 +84,7 @@ class FlowPriorFit:
         finite = torch.isfinite(keypoints).all(-1)
         weights = torch.where(finite, weights.clamp_min(0), torch.zeros_like(weights))
         target = torch.where(finite[..., None], keypoints, torch.zeros_like(keypoints))
-        scale = (DEFAULT_CROP_SIZE_PX / crop_boxes_from_points(target, weights > 0)[:, 2])[:, None, None]
+        scale = image_to_crop_scale(crop_boxes_from_points(target, weights > 0)[:, 2])[:, None, None]
 
         def energy(z: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
             """(N,) energy of latents z (N, 144) for the bodies `rows` (N,) index."""

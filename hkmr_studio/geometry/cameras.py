@@ -145,6 +145,11 @@ def pixels_to_normalised(points: torch.Tensor, box_center: torch.Tensor, box_siz
     return (points - box_center[:, None, :]) / (box_size[:, None, None] / 2.0)
 
 
+def image_to_crop_scale(box_size: torch.Tensor, crop_px: float = DEFAULT_CROP_SIZE_PX) -> torch.Tensor:
+    """(B,) crop sides in image pixels -> (B,) crop pixels per image pixel once each crop is resampled to `crop_px`."""
+    return crop_px / box_size
+
+
 def normalised_to_crop_pixels(points: torch.Tensor, crop_px: float = DEFAULT_CROP_SIZE_PX) -> torch.Tensor:
     """(..., 2) normalised crop coords -> (..., 2) pixels of the crop resampled to `crop_px` a side: (u + 1) S / 2."""
     check_last_dims(points, (2,), "points")
@@ -250,6 +255,6 @@ def image_intrinsics_to_crop_intrinsics(
     point in crop pixels."""
     _check_boxes(box_center, box_size)
     check_shape(principal_point, (box_center.shape[0], 2), "principal_point")
-    zoom = crop_px / box_size  # (B,) crop pixels per image pixel
+    zoom = image_to_crop_scale(box_size, crop_px)  # (B,)
     corner = box_center - (box_size / 2.0)[:, None]
     return focal_length * zoom, (principal_point - corner) * zoom[:, None]
