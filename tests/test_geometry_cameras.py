@@ -100,6 +100,19 @@ def test_weak_perspective_to_translation_and_back_is_the_identity_for_a_batch():
     assert torch.allclose(translation_to_weak_perspective(transl), camera, atol=1e-6)
 
 
+def test_weak_perspective_agrees_with_perspective_for_a_distant_body():
+    points = torch.randn(2, 24, 3, generator=torch.Generator().manual_seed(0)) * 0.5
+    camera = torch.tensor([[0.9, 0.05, -0.1], [1.1, -0.2, 0.3]])
+    weak = weak_perspective_project(points, camera)
+    transl = weak_perspective_to_translation(camera, focal_length_px=5000.0, crop_size_px=224.0)
+    pix = perspective_project(points + transl[:, None], 5000.0, torch.full((2, 2), 112.0))
+    persp = (pix - 112.0) / 112.0
+    # Exactly: perspective = weak / (1 + Z / tz); with tz ~ 45 m the two differ by ~2 % per metre of depth.
+    assert torch.allclose(persp * (1 + points[..., 2:] / transl[:, None, 2:]), weak, atol=1e-5)
+    assert (weak - persp).abs().max() < 0.05
+    assert torch.allclose(translation_to_weak_perspective(transl), camera, atol=1e-6)
+
+
 def test_crop_camera_to_image_translation_known_value():
     # s = 0.5 on a 200 px crop: 50 px per metre there; f = 1000 px gives that at 20 m. The body origin shows at
     # 0.5 * 0.1 = 0.05 normalised = 5 px right of the crop's centre, i.e. 0.1 m right of the axis at 20 m.

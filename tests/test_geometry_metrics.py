@@ -4,12 +4,6 @@ import numpy as np
 import torch
 
 from hkmr_studio.geometry import metrics
-from hkmr_studio.geometry.cameras import (
-    perspective_project,
-    translation_to_weak_perspective,
-    weak_perspective_project,
-    weak_perspective_to_translation,
-)
 from hkmr_studio.geometry.rotations import axis_angle_to_matrix
 
 
@@ -89,16 +83,3 @@ def test_pck_and_auc_follow_the_3dhp_protocol():
     perfect = metrics.auc(target, target).item()
     assert perfect == 1.0
     assert 0.0 < metrics.auc(pred, target).item() < perfect
-
-
-def test_weak_perspective_agrees_with_perspective_for_a_distant_body():
-    points = torch.randn(2, 24, 3, generator=torch.Generator().manual_seed(0)) * 0.5
-    camera = torch.tensor([[0.9, 0.05, -0.1], [1.1, -0.2, 0.3]])
-    weak = weak_perspective_project(points, camera)
-    transl = weak_perspective_to_translation(camera, focal_length_px=5000.0, crop_size_px=224.0)
-    pix = perspective_project(points + transl[:, None], 5000.0, torch.full((2, 2), 112.0))
-    persp = (pix - 112.0) / 112.0
-    # Exactly: perspective = weak / (1 + Z / tz); with tz ~ 45 m the two differ by ~2 % per metre of depth.
-    assert torch.allclose(persp * (1 + points[..., 2:] / transl[:, None, 2:]), weak, atol=1e-5)
-    assert (weak - persp).abs().max() < 0.05
-    assert torch.allclose(translation_to_weak_perspective(transl), camera, atol=1e-6)

@@ -108,10 +108,10 @@ def weak_perspective_to_translation(
     A perspective camera with `focal_length_px` looking at the crop's centre sees the body translated by
     (tx, ty, 2 f / (crop_size * s)) as the weak-perspective camera does, to first order in the body's depth extent.
     """
-    check_last_dims(camera, (3,), "camera")
-    scale = camera[..., 0].clamp_min(1e-6)
-    depth = 2.0 * focal_length_px / (crop_size_px * scale)
-    return torch.stack([camera[..., 1], camera[..., 2], depth], dim=-1)
+    check_shape(camera, (None, 3), "camera")
+    centre = camera.new_zeros(len(camera), 2)  # the crop centred on the principal point
+    return crop_camera_to_image_translation(camera, centre, camera.new_full((len(camera),), crop_size_px),
+                                            focal_length_px, centre)
 
 
 def translation_to_weak_perspective(
@@ -120,9 +120,10 @@ def translation_to_weak_perspective(
     crop_size_px: float = DEFAULT_CROP_SIZE_PX,
 ) -> torch.Tensor:
     """Inverse of `weak_perspective_to_translation`: (B, 3) translations -> (B, 3) cameras (s, tx, ty)."""
-    check_last_dims(translation, (3,), "translation")
-    scale = 2.0 * focal_length_px / (crop_size_px * translation[..., 2].clamp_min(1e-6))
-    return torch.stack([scale, translation[..., 0], translation[..., 1]], dim=-1)
+    check_shape(translation, (None, 3), "translation")
+    centre = translation.new_zeros(len(translation), 2)
+    return image_translation_to_crop_camera(translation, centre, translation.new_full((len(translation),), crop_size_px),
+                                            focal_length_px, centre)
 
 
 def _check_boxes(box_center: torch.Tensor, box_size: torch.Tensor) -> None:
