@@ -1,14 +1,20 @@
 """Shared fixtures, and the `gui` marker with its leak guard."""
 
+import logging
+from collections.abc import Iterator
 from fnmatch import fnmatch
 from pathlib import Path
 
 import pytest
 import torch
 
+from hkmr_studio.body.model import BodyModel, load_body_model
 from hkmr_studio.checkpoints import save_checkpoint
 from hkmr_studio.llvm_load_order import load_triton_before_opengl
+from hkmr_studio.logs import LOG_DIR_ENV
 from hkmr_studio.nets.recovery import MeshRegressor, ModelConfig
+from hkmr_studio.pipeline.core import Pipeline
+from hkmr_studio.settings import CONFIG_DIR_ENV
 
 # Whichever test first touches OpenGL (VTK, Qt, MediaPipe), Triton must already be loaded (see llvm_load_order).
 load_triton_before_opengl()
@@ -58,3 +64,58 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="session")
+def body() -> BodyModel:
+    """The embedded open body (`load_body_model` keeps one per process)."""
+    return load_body_model()
+
+
+@pytest.fixture(scope="module")
+def untrained_pipeline(untrained_model_path) -> Iterator[Pipeline]:
+    """A CPU pipeline on the untrained model, one per test module, closed after it."""
+    pipeline = Pipeline(model=untrained_model_path, device="cpu")
+    yield pipeline
+    pipeline.close()
+
+
+@pytest.fixture
+def config(tmp_path, monkeypatch) -> Path:
+    """The settings folder (HKMR_STUDIO_CONFIG_DIR) at an empty temporary folder, never the user's."""
+    folder = tmp_path / "config"
+    folder.mkdir()
+    monkeypatch.setenv(CONFIG_DIR_ENV, str(folder))
+    return folder
+
+
+@pytest.fixture
+def log_folder(tmp_path, monkeypatch) -> Iterator[Path]:
+    """HKMR_STUDIO_LOG_DIR at a temporary folder; the root logger's handlers and level restored afterwards."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    folder = tmp_path / "logs"
+    monkeypatch.setenv(LOG_DIR_ENV, str(folder))
+    yield folder
+    for handler in set(root.handlers) - set(handlers):
+        root.removeHandler(handler)
+        handler.close()
+    root.setLevel(level)
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, untrained_model_path):
+    """The main window on the untrained model, its settings in a temporary folder, closed after the test."""
+    from hkmr_studio.gui.testing import studio_window  # Qt is imported by gui tests only
+
+    with studio_window(qtbot, tmp_path / "config", untrained_model_path) as window:
+        yield window
+
+
+@pytest.fixture
+def analysed_window(qtbot, tmp_path, untrained_model_path):
+    """The main window (as `window`) once it has analysed the sample photo."""
+    from hkmr_studio.gui.testing import studio_window
+
+    with studio_window(qtbot, tmp_path / "config", untrained_model_path, SAMPLE_PHOTO) as window:
+        yield window

@@ -14,13 +14,8 @@ from hkmr_studio.body.landmarks import (
     landmarks_from_body,
     load_landmark_definition,
 )
-from hkmr_studio.body.model import BodyModel, load_body_model
+from hkmr_studio.body.model import BodyModel
 from hkmr_studio.pipeline.keypoints import MEDIAPIPE_LANDMARK_NAMES
-
-
-@pytest.fixture(scope="module")
-def body():
-    return load_body_model()
 
 
 @pytest.fixture(scope="module")

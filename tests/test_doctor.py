@@ -8,15 +8,8 @@ import sys
 import pytest
 
 from hkmr_studio.cli import main
-from hkmr_studio.settings import CONFIG_DIR_ENV
 
-
-@pytest.fixture(autouse=True)
-def config(tmp_path, monkeypatch):
-    """Doctor reads the settings: point it at a folder of the test's own, never the user's."""
-    monkeypatch.setenv(CONFIG_DIR_ENV, str(tmp_path / "config"))
-    (tmp_path / "config").mkdir()
-    return tmp_path / "config"
+pytestmark = pytest.mark.usefixtures("config")  # doctor reads the settings: a folder of its own
 
 
 def test_doctor_names_the_embedded_body_and_passes(capsys):

@@ -14,7 +14,6 @@ import torch
 from scipy.spatial.transform import Rotation
 
 from hkmr_studio.body import kinematics
-from hkmr_studio.body.model import load_body_model
 from hkmr_studio.export.animation import TAKE_EXPORT_FORMATS, write_take_export
 from hkmr_studio.export.fbx import fbx_available, read_fbx_summary
 from hkmr_studio.export.frames import CAMERA_TO_YUP, camera_to_yup
@@ -74,11 +73,6 @@ def _posed_joints_yup(take: Take, body) -> np.ndarray:
         joints = body.joints_only(f32(track.global_orient[frames]), f32(track.body_pose[frames]),
                                   f32(np.tile(take.shape, (len(frames), 1))), f32(track.transl[frames]))
     return camera_to_yup(joints.double().numpy())
-
-
-@pytest.fixture(scope="module")
-def body():
-    return load_body_model()
 
 
 @pytest.mark.parametrize(("units", "scale"), [("m", 1.0), ("cm", 100.0)])

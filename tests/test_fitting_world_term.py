@@ -3,13 +3,11 @@ the joint limits belong to the fitting prior."""
 
 import math
 
-import pytest
 import torch
 
 from hkmr_studio.body import kinematics
 from hkmr_studio.body.joint_limits import limit_violation
 from hkmr_studio.body.landmarks import BodyLandmarks
-from hkmr_studio.body.model import load_body_model
 from hkmr_studio.fitting.smplify import SMPLify, SMPLifyConfig
 from hkmr_studio.fitting.world_term import world_landmark_energy
 from hkmr_studio.geometry.rotations import axis_angle_to_matrix
@@ -19,11 +17,6 @@ PRINCIPAL = torch.tensor([[320.0, 240.0]])
 LEFT_ELBOW = kinematics.JOINT_INDEX["left_elbow"]
 LEFT_SHOULDER = kinematics.JOINT_INDEX["left_shoulder"]
 LEFT_WRIST_LANDMARK = 15
-
-
-@pytest.fixture(scope="module")
-def body():
-    return load_body_model()
 
 
 def _landmarks(body, global_orient, body_pose):

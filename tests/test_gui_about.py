@@ -9,21 +9,16 @@ from logging.handlers import RotatingFileHandler
 import pytest
 from conftest import SAMPLE_PHOTO
 from PySide6.QtCore import QUrl
-from test_logs import log_folder_fixture  # noqa: F401 (log_folder: HKMR_STUDIO_LOG_DIR at a temporary folder)
 
 from hkmr_studio.about import NOT_SHIPPED_LICENCE, about_facts, format_about
 from hkmr_studio.gui import app as gui_app
-from hkmr_studio.gui.testing import studio_window
 from hkmr_studio.pipeline.core import Pipeline
 from hkmr_studio.resources import embedded_body_path, models_dir
 
 WAIT_MS = 60_000
 
 
-@pytest.fixture
-def window(qtbot, tmp_path, untrained_model_path, log_folder):
-    with studio_window(qtbot, tmp_path / "config", untrained_model_path) as window:
-        yield window
+pytestmark = pytest.mark.usefixtures("log_folder")  # the window logs to a temporary folder
 
 
 def _help_action(window, text):

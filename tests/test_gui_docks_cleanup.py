@@ -6,24 +6,15 @@ is solid. Each test fails if a QThread, QTimer, thread pool or QtInteractor outl
 import threading
 
 import numpy as np
-import pytest
-from conftest import SAMPLE_PHOTO
 from PySide6.QtGui import QFontMetrics
 
 from hkmr_studio.body import kinematics
 from hkmr_studio.gui.chain_inspector import STEP_ACTOR
 from hkmr_studio.gui.degree_plot import X_LABEL, Y_LABEL, DegreePlot
-from hkmr_studio.gui.testing import studio_window
 from hkmr_studio.occlusion import Rectangle
 from hkmr_studio.occlusion_probe import DegreeCurves, OcclusionProbe
 
 WAIT_MS = 120_000
-
-
-@pytest.fixture
-def analysed_window(qtbot, tmp_path, untrained_model_path):
-    with studio_window(qtbot, tmp_path / "config", untrained_model_path, SAMPLE_PHOTO) as window:
-        yield window
 
 
 def drawn_lines(layer):

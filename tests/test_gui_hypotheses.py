@@ -7,16 +7,9 @@ from conftest import SAMPLE_PHOTO
 
 from hkmr_studio.export.frames import camera_to_yup
 from hkmr_studio.gui.hypotheses import HYPOTHESIS_ACTOR, SPREAD_ACTOR, spread_colors
-from hkmr_studio.gui.testing import studio_window
 
 WAIT_MS = 120_000
 pytestmark = pytest.mark.slow  # MediaPipe, two models and the flow's samples: ~20 s on 2 busy cores
-
-
-@pytest.fixture
-def window(qtbot, tmp_path, untrained_model_path):
-    with studio_window(qtbot, tmp_path / "config", untrained_model_path) as window:
-        yield window
 
 
 def test_selecting_a_sample_draws_it_and_use_as_body_makes_it_the_body(qtbot, window):

@@ -14,16 +14,10 @@ from hkmr_studio.gui.analysis import Engine
 from hkmr_studio.gui.capture import FrameMailbox, VideoSource
 from hkmr_studio.gui.stall_probe import StallProbe
 from hkmr_studio.gui.state import Status
-from hkmr_studio.gui.testing import Gate, studio_window, write_test_video
+from hkmr_studio.gui.testing import Gate, write_test_video
 from hkmr_studio.gui.viewport import LIVE_MULTI_SAMPLES, MAX_RENDER_HZ
 
 WAIT_MS = 60_000
-
-
-@pytest.fixture
-def window(qtbot, tmp_path, untrained_model_path):
-    with studio_window(qtbot, tmp_path / "config", untrained_model_path) as window:
-        yield window
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,6 @@ import pytest
 
 from hkmr_studio.export import FORMATS
 from hkmr_studio.settings import (
-    CONFIG_DIR_ENV,
     MAX_RECENT_FILES,
     Settings,
     config_dir,
@@ -16,11 +15,7 @@ from hkmr_studio.settings import (
     settings_path,
 )
 
-
-@pytest.fixture(autouse=True)
-def config(tmp_path, monkeypatch):
-    monkeypatch.setenv(CONFIG_DIR_ENV, str(tmp_path / "config"))
-    return tmp_path / "config"
+pytestmark = pytest.mark.usefixtures("config")
 
 
 def test_the_config_folder_follows_the_environment_variable(config):
@@ -47,7 +42,6 @@ def test_recent_files_are_newest_first_unique_and_capped(tmp_path):
 
 
 def test_an_unreadable_file_is_set_aside_and_the_defaults_used(config):
-    config.mkdir()
     (config / "settings.json").write_text("{ not json")
     settings, note = load_settings()
     assert settings == Settings()
@@ -58,7 +52,6 @@ def test_an_unreadable_file_is_set_aside_and_the_defaults_used(config):
 
 
 def test_invalid_values_are_reset_one_by_one(config):
-    config.mkdir()
     (config / "settings.json").write_text(json.dumps({"device": "tpu", "export_formats": ["obj", "stl"],
                                                       "model": "hmr", "recent_files": ["/a.jpg"]}))
     settings, note = load_settings()

@@ -18,18 +18,12 @@ from hkmr_studio.export.frames import camera_to_yup
 from hkmr_studio.gui.capture import FrameMailbox, VideoSource
 from hkmr_studio.gui.take_document import TakeDocument
 from hkmr_studio.gui.take_export import take_export_name
-from hkmr_studio.gui.testing import Gate, studio_window, write_test_video
+from hkmr_studio.gui.testing import Gate, write_test_video
 from hkmr_studio.pipeline.keypoints import MEDIAPIPE_LANDMARK_NAMES
 from hkmr_studio.video.take import read_take
 
 WAIT_MS = 60_000
 FRAMES, FPS = 6, 5.0  # 0.2 s apart: the default smoothing reaches 0.375 s, so frames 2 apart are out of its reach
-
-
-@pytest.fixture
-def window(qtbot, tmp_path, untrained_model_path):
-    with studio_window(qtbot, tmp_path / "config", untrained_model_path) as window:
-        yield window
 
 
 def record_video(qtbot, window, video, monkeypatch):

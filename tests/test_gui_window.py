@@ -37,12 +37,6 @@ from hkmr_studio.settings import CONFIG_DIR_ENV, Settings, load_settings
 WAIT_MS = 60_000
 
 
-@pytest.fixture
-def window(qtbot, tmp_path, untrained_model_path):
-    with studio_window(qtbot, tmp_path / "config", untrained_model_path) as window:
-        yield window
-
-
 def open_and_wait(qtbot, window, *paths):
     """Open photos and wait until the first is analysed and nothing runs any more."""
     with qtbot.waitSignals([window.inference.analysed, window.inference.idle], order="strict", timeout=WAIT_MS):

@@ -23,23 +23,10 @@ from hkmr_studio.gui.banner import MAX_SHOWN, MessageBanner
 from hkmr_studio.gui.fit_comparison import COLUMNS
 from hkmr_studio.gui.focal_dialog import FocalLengthDialog
 from hkmr_studio.gui.state import Choices, Level, StudioState
-from hkmr_studio.gui.testing import studio_window
 from hkmr_studio.pipeline.keypoints import MEDIAPIPE_LANDMARK_NAMES, Keypoints2D, save_keypoints_json
 
 WAIT_MS = 60_000
 GUI_SOURCES = Path(__file__).resolve().parent.parent / "hkmr_studio" / "gui"
-
-
-@pytest.fixture
-def window(qtbot, tmp_path, untrained_model_path):
-    with studio_window(qtbot, tmp_path / "config", untrained_model_path) as window:
-        yield window
-
-
-@pytest.fixture
-def analysed_window(qtbot, tmp_path, untrained_model_path):
-    with studio_window(qtbot, tmp_path / "config", untrained_model_path, SAMPLE_PHOTO) as window:
-        yield window
 
 
 def analysed(qtbot, window, action):

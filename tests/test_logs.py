@@ -3,24 +3,8 @@
 import logging
 from logging.handlers import RotatingFileHandler
 
-import pytest
-
 from hkmr_studio import logs
 from hkmr_studio.logs import LOG_DIR_ENV, log_dir, log_file, start_log_file
-
-
-@pytest.fixture(name="log_folder")
-def log_folder_fixture(tmp_path, monkeypatch):
-    """HKMR_STUDIO_LOG_DIR at a temporary folder; the root logger's handlers and level restored afterwards."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    folder = tmp_path / "logs"
-    monkeypatch.setenv(LOG_DIR_ENV, str(folder))
-    yield folder
-    for handler in set(root.handlers) - set(handlers):
-        root.removeHandler(handler)
-        handler.close()
-    root.setLevel(level)
 
 
 def _file_handlers() -> list[RotatingFileHandler]:

@@ -5,15 +5,14 @@ import cv2
 import numpy as np
 import pytest
 import torch
+from conftest import SAMPLE_PHOTO
 from PIL import Image
 
 from hkmr_studio.geometry.cameras import normalised_to_pixels, pixels_to_normalised
 from hkmr_studio.pipeline.detection import NO_PERSON_MESSAGE, PoseDetector, person_crop_box
 from hkmr_studio.pipeline.images import load_image
 from hkmr_studio.pipeline.keypoints import MEDIAPIPE_LANDMARK_NAMES, Keypoints2D
-from hkmr_studio.resources import resources_dir
 
-SAMPLE = resources_dir() / "samples" / "pose2sim_single_person.jpg"
 L_SHOULDER, R_SHOULDER, L_WRIST, R_WRIST, L_HIP, R_HIP, L_ANKLE, R_ANKLE = 11, 12, 15, 16, 23, 24, 27, 28
 
 
@@ -25,7 +24,7 @@ def detector():
 
 @pytest.fixture(scope="module")
 def photo() -> np.ndarray:
-    return load_image(SAMPLE).rgb
+    return load_image(SAMPLE_PHOTO).rgb
 
 
 @pytest.fixture(scope="module")

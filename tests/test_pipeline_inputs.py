@@ -7,6 +7,7 @@ import zlib
 
 import numpy as np
 import pytest
+from conftest import SAMPLE_PHOTO
 from PIL import Image
 
 from hkmr_studio.pipeline import images
@@ -20,9 +21,6 @@ from hkmr_studio.pipeline.keypoints import (
     load_keypoints_json,
     save_keypoints_json,
 )
-from hkmr_studio.resources import resources_dir
-
-SAMPLE = resources_dir() / "samples" / "pose2sim_single_person.jpg"
 
 
 def _colourful(height: int = 24, width: int = 32) -> np.ndarray:
@@ -63,7 +61,7 @@ def test_lossless_formats_load_exactly(tmp_path, suffix, options):
 
 
 def test_real_jpeg_photo_loads_at_full_size():
-    loaded = load_image(SAMPLE)
+    loaded = load_image(SAMPLE_PHOTO)
     assert loaded.rgb.shape == (1088, 612, 3) and loaded.original_size == (612, 1088) and loaded.notes == ()
 
 
@@ -178,7 +176,7 @@ def test_not_an_image(tmp_path):
 
 
 def test_truncated_jpeg(tmp_path):
-    data = SAMPLE.read_bytes()
+    data = SAMPLE_PHOTO.read_bytes()
     (tmp_path / "half.jpg").write_bytes(data[: len(data) // 2])
     _raises(tmp_path / "half.jpg", "truncated", "again")
 

@@ -8,19 +8,13 @@ import pytest
 
 from hkmr_studio.checkpoints import DEFAULT_MODEL
 from hkmr_studio.settings import (
-    CONFIG_DIR_ENV,
     MAX_RECENT_FILES,
     Settings,
     load_settings,
     save_settings,
 )
 
-
-@pytest.fixture(autouse=True)
-def config(tmp_path, monkeypatch):
-    monkeypatch.setenv(CONFIG_DIR_ENV, str(tmp_path / "config"))
-    (tmp_path / "config").mkdir()
-    return tmp_path / "config"
+pytestmark = pytest.mark.usefixtures("config")
 
 
 def _write(config, data) -> None:

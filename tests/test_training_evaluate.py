@@ -20,14 +20,7 @@ from training.trainer.config import EVAL_SEED
 SAMPLES, OCCLUDED, PER_FAMILY = 24, 3, 2
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """These tensors are tiny: on a busy 2-core machine, handing them between two threads costs 10x more than it
-    saves."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny tensors: a second thread costs more than it saves
 
 
 @pytest.fixture(scope="module")

@@ -29,12 +29,7 @@ from training.trainer.train import train
 SEED = 5
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny tensors: a second thread costs more than it saves
 
 
 @pytest.fixture(scope="module")

@@ -34,14 +34,7 @@ from training.trainer.train import train
 REPO = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """These tensors are tiny: on a busy 2-core machine, handing them between two threads costs 10x more than it
-    saves."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny tensors: a second thread costs more than it saves
 
 
 def tiny(tmp_path: Path, **sections: dict) -> dict:

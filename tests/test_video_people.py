@@ -13,7 +13,6 @@ from video_clips import write_clip
 
 from hkmr_studio import video_batch
 from hkmr_studio.cli import main
-from hkmr_studio.pipeline.core import Pipeline
 from hkmr_studio.pipeline.people import PersonChoiceError
 from hkmr_studio.video.frames import open_frames
 from hkmr_studio.video.people_takes import pick_people, recover_people_takes
@@ -46,13 +45,6 @@ def crossing_frames(count: int) -> list[np.ndarray]:
     travel = SIZE[0] - left.shape[1]
     return [_scene([(left, round(travel * i / (count - 1))), (right, travel - round(travel * i / (count - 1)))])
             for i in range(count)]
-
-
-@pytest.fixture(scope="module")
-def pipeline(untrained_model_path):
-    pipe = Pipeline(model=untrained_model_path, device="cpu")
-    yield pipe
-    pipe.close()
 
 
 def _centres(take) -> np.ndarray:
@@ -90,12 +82,12 @@ def test_two_people_crossing_keep_their_ids_in_a_take_each(tmp_path, capsys, unt
 
 
 @pytest.mark.slow  # MediaPipe, the person detector and the body: ~10 s on 2 busy cores
-def test_person_who_steps_out_for_a_few_frames_keeps_their_id(tmp_path, pipeline):
+def test_person_who_steps_out_for_a_few_frames_keeps_their_id(tmp_path, untrained_pipeline):
     """Two people standing; the one on the right is gone in frames 3 to 5 and back in 6."""
     left, right = _sprite(SIZE[1]), _sprite(SIZE[1], mirrored=True)
     frames = [_scene([(left, 0)] + ([] if 3 <= i <= 5 else [(right, SIZE[0] - right.shape[1])])) for i in range(8)]
     with open_frames(write_clip(tmp_path / "step_out.avi", frames)) as source:
-        recovered = recover_people_takes(source, pipeline)
+        recovered = recover_people_takes(source, untrained_pipeline)
     assert sorted(recovered.takes) == [0, 1] and sorted(recovered.boxes) == [0, 1]
     stays, leaves = recovered.takes[0], recovered.takes[1]
     assert stays.found.all()

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from video_clips import corrupt_avi_frame, person_frames, write_clip
 
-from hkmr_studio.pipeline.core import Pipeline, PipelineResult
+from hkmr_studio.pipeline.core import PipelineResult
 from hkmr_studio.pipeline.images import image_from_array
 from hkmr_studio.pipeline.keypoints import Keypoints2D
 from hkmr_studio.video.frames import open_frames
@@ -22,13 +22,6 @@ def clip(tmp_path_factory):
     path = write_clip(tmp_path_factory.mktemp("clips") / "walk.avi", person_frames(FRAMES, blank=BLANK), fps=10.0)
     corrupt_avi_frame(path, CORRUPT)
     return path
-
-
-@pytest.fixture(scope="module")
-def pipeline(untrained_model_path):
-    pipe = Pipeline(model=untrained_model_path, device="cpu")
-    yield pipe
-    pipe.close()
 
 
 _BUILT: list["_PoseSpy"] = []
@@ -48,12 +41,12 @@ class _PoseSpy(mediapipe.solutions.pose.Pose):
 
 
 @pytest.fixture(scope="module")
-def recovered(clip, pipeline):
+def recovered(clip, untrained_pipeline):
     with pytest.MonkeyPatch.context() as patch:
         _BUILT.clear()
         patch.setattr(mediapipe.solutions.pose, "Pose", _PoseSpy)
         with open_frames(clip) as frames:
-            return recover_take(frames, pipeline), list(_BUILT)
+            return recover_take(frames, untrained_pipeline), list(_BUILT)
 
 
 @pytest.mark.slow  # MediaPipe and the body load once per module: ~10 s on 2 busy cores
@@ -99,25 +92,25 @@ def test_take_saves_and_reads_back_with_one_shape(recovered, tmp_path):
 
 
 @pytest.mark.slow  # MediaPipe and the body load once per module: ~10 s on 2 busy cores
-def test_ctrl_c_ends_with_the_frames_done_as_a_complete_take(clip, pipeline):
+def test_ctrl_c_ends_with_the_frames_done_as_a_complete_take(clip, untrained_pipeline):
     def press_ctrl_c_after_three(done, expected):
         assert expected == FRAMES
         if done == 3:
             raise KeyboardInterrupt
 
     with open_frames(clip) as frames:
-        outcome = recover_take(frames, pipeline, progress=press_ctrl_c_after_three)
+        outcome = recover_take(frames, untrained_pipeline, progress=press_ctrl_c_after_three)
     assert outcome.interrupted and outcome.take.frame_count == 3 and outcome.take.status == ("ok",) * 3
 
 
 @pytest.mark.slow  # MediaPipe and the body load once per module: ~10 s on 2 busy cores
-def test_joints_posed_without_the_mesh_match_the_full_bodys(recovered, pipeline):
+def test_joints_posed_without_the_mesh_match_the_full_bodys(recovered, untrained_pipeline):
     take = recovered[0].take
     keypoints = Keypoints2D(xy=take.keypoints[0], visibility=take.visibility[0], present=np.ones(33, bool),
                             source="mediapipe")
     image = image_from_array(np.zeros((240, 320, 3), np.uint8))
-    full = pipeline.run(image, keypoints=keypoints, facing=False)
-    joints_only = pipeline.run(image, keypoints=keypoints, facing=False, mesh=False)
+    full = untrained_pipeline.run(image, keypoints=keypoints, facing=False)
+    joints_only = untrained_pipeline.run(image, keypoints=keypoints, facing=False, mesh=False)
     assert full.regression.vertices.shape[0] > 6000 and joints_only.regression.vertices.shape == (0, 3)
     np.testing.assert_allclose(joints_only.regression.joints3d, full.regression.joints3d, atol=1e-5)
     np.testing.assert_allclose(joints_only.regression.joints2d, full.regression.joints2d, atol=1e-3)
