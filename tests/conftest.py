@@ -1,9 +1,12 @@
 """Shared fixtures, and the `gui` marker with its leak guard."""
 
+import importlib
 import logging
 from collections.abc import Iterator
 from fnmatch import fnmatch
+from functools import cache
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 import torch
@@ -23,14 +26,53 @@ REPO = Path(__file__).resolve().parent.parent
 SAMPLE_PHOTO = REPO / "resources" / "samples" / "pose2sim_single_person.jpg"
 GUI_TEST_FILES = "test_gui_*.py"
 QT_FIXTURES = {"qtbot", "qapp"}
+QT_PACKAGES = ("PySide6", "shiboken6", "pyvistaqt", "superqt", "vtkmodules.qt")
+GUI_PACKAGE = "hkmr_studio.gui"
 
 pytest_plugins = ["pytester"]
 
 
+def _within(name: str, package: str) -> bool:
+    return name == package or name.startswith(f"{package}.")
+
+
+def _modules_named_in(module: ModuleType) -> set[str]:
+    """The modules that `module`'s global names come from (modules, and the module of each class and function)."""
+    names = {value.__name__ if isinstance(value, ModuleType) else getattr(value, "__module__", None)
+             for value in vars(module).values()}
+    return {name for name in names if isinstance(name, str)}
+
+
+@cache
+def _is_qt(module_name: str) -> bool:
+    """Whether importing `module_name` brings Qt: a Qt package, or a module of hkmr_studio.gui that imports one (the
+    Qt-free ones, such as gui.state, do not)."""
+    if any(_within(module_name, qt) for qt in QT_PACKAGES):
+        return True
+    if not _within(module_name, GUI_PACKAGE):
+        return False
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError:
+        return True  # not what this decides: the test itself will say why it does not import
+    return any(_within(name, qt) for name in _modules_named_in(module) for qt in QT_PACKAGES)
+
+
+def needs_qt(item: pytest.Item) -> bool:
+    """A test of the window's layer (tests/test_gui_*.py), one using Qt's fixtures (itself or through a fixture), one
+    in a module that imports Qt (or a Qt module of hkmr_studio.gui) at its top, or one whose own body imports it."""
+    if fnmatch(item.path.name, GUI_TEST_FILES) or QT_FIXTURES & set(getattr(item, "fixturenames", ())):
+        return True
+    module = getattr(item, "module", None)
+    code = getattr(getattr(item, "function", None), "__code__", None)
+    names = (_modules_named_in(module) if module is not None else set()) | set(code.co_names if code else ())
+    return any(_is_qt(name) for name in names)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests of the window's layer (tests/test_gui_*.py) and tests that use Qt's fixtures are `gui` tests."""
+    """Every test that needs Qt is a `gui` test (`-m "not gui"` leaves them out), however it reaches Qt."""
     for item in items:
-        if fnmatch(item.path.name, GUI_TEST_FILES) or QT_FIXTURES & set(getattr(item, "fixturenames", ())):
+        if needs_qt(item):
             item.add_marker(pytest.mark.gui)
 
 

@@ -1,4 +1,5 @@
-"""The layers of DESIGN.md hold (import-linter's contracts in pyproject.toml) and only the GUI imports Qt."""
+"""The layers of DESIGN.md hold (import-linter's contracts in pyproject.toml), only the GUI imports Qt, and every test
+that needs Qt is a `gui` test (tests/conftest.py), however it reaches Qt."""
 
 import os
 import pkgutil
@@ -59,3 +60,42 @@ def test_only_the_gui_imports_vtks_qt_module():
                  for detail in graph.get_import_details(importer=m, imported="vtkmodules")
                  if VTK_QT_IMPORT.search(detail["line_contents"])]
     assert offending == []
+
+
+QT_TESTS_OUTSIDE_GUI_FILES = """
+from PySide6.QtCore import QTimer
+
+def test_module_imports_qt():
+    assert QTimer is not None
+"""
+
+QT_IN_THE_TEST_BODY = """
+def test_imports_qt_in_its_body():
+    from PySide6.QtGui import QImage
+    assert QImage is not None
+
+def test_opens_the_window_module():
+    from hkmr_studio.gui.window import MainWindow
+    assert MainWindow is not None
+
+def test_imports_a_qt_free_gui_module():
+    from hkmr_studio.gui.state import StudioState
+    assert StudioState is not None
+
+def test_uses_qtbot(qtbot):
+    pass
+
+def test_plain():
+    pass
+"""
+
+
+@pytest.mark.slow  # a pytest process of its own importing torch and the window's modules: ~6 s on 2 busy cores
+def test_a_test_that_reaches_qt_without_a_marker_or_qtbot_is_still_a_gui_test(pytester):
+    pytester.makepyprojecttoml((REPO / "pyproject.toml").read_text())  # registers the marker
+    pytester.makeconftest((REPO / "tests" / "conftest.py").read_text())
+    pytester.makepyfile(test_qt_module=QT_TESTS_OUTSIDE_GUI_FILES, test_qt_body=QT_IN_THE_TEST_BODY)
+    gui = pytester.runpytest_subprocess("-p", "no:xvfb", "-p", "no:cacheprovider", "--collect-only", "-q", "-m", "gui")
+    selected = {line.split("::")[-1] for line in gui.outlines if "::" in line}
+    assert selected == {"test_module_imports_qt", "test_imports_qt_in_its_body", "test_opens_the_window_module",
+                        "test_uses_qtbot"}

@@ -13,8 +13,6 @@ from hkmr_studio.gui.testing import settings_folder
 from hkmr_studio.resources import embedded_body_path
 from hkmr_studio.settings import Settings
 
-pytestmark = pytest.mark.gui
-
 
 @pytest.fixture
 def dialog(qtbot, tmp_path):

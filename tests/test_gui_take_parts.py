@@ -18,8 +18,6 @@ from hkmr_studio.settings import Settings
 from hkmr_studio.video.smoothing import SmoothingSettings, smooth_take
 from hkmr_studio.video.take import Take, TakeTrack
 
-pytestmark = pytest.mark.gui
-
 
 def test_preferences_show_and_set_the_takes_smoothing_strength(qtbot, tmp_path):
     with settings_folder(tmp_path / "config"):
