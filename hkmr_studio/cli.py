@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from hkmr_studio.checkpoints import DEFAULT_MODEL
+from hkmr_studio.checkpoints import DEFAULT_MODEL, shipped_model_names
 from hkmr_studio.export import DEFAULT_FORMATS, FORMATS
 
 if TYPE_CHECKING:
@@ -43,7 +43,9 @@ def _build_parser() -> argparse.ArgumentParser:
     infer = sub.add_parser("infer", help="recover bodies from photos without a window", epilog=_INFER_EPILOG)
     infer.add_argument("inputs", nargs="+", help="image files and folders of images, or video files")
     infer.add_argument("--out", required=True, help="folder for overlays, parameters and meshes")
-    infer.add_argument("--model", default=DEFAULT_MODEL, help="a shipped model name (hkmr, hmr) or a model file")
+    infer.add_argument("--model", default=DEFAULT_MODEL,
+                       help=f"a shipped model ({', '.join(shipped_model_names())}) or a model file's path (read as a "
+                            "path when it has a / or a suffix such as .pt)")
     infer.add_argument("--keypoints", help="keypoints to use instead of detection: a COCO-17 or MediaPipe-33 JSON "
                                            "for one photo, a COCO file whose \"images\" name the photos, or a folder "
                                            "of JSONs named like the photos (photo.jpg -> photo.json)")
