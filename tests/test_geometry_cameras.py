@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 import torch
 
-from hkmr_studio.body.model import load_body_model
 from hkmr_studio.fitting.smplify import SMPLify, SMPLifyConfig
 from hkmr_studio.geometry import cameras
 from hkmr_studio.geometry.cameras import (
@@ -221,11 +220,6 @@ def test_a_point_behind_the_camera_is_divided_by_a_millimetre_not_by_zero():
     pixels = perspective_project(torch.tensor([[[0.001, 0.0, 0.0]]]), FOCAL, torch.zeros(1, 2))
     assert pixels.tolist() == [[[pytest.approx(1000.0), 0.0]]]
     assert math.isfinite(float(pixel_scale_at_depth(FOCAL, torch.tensor(-1.0))))
-
-
-@pytest.fixture(scope="module")
-def body():
-    return load_body_model()
 
 
 @pytest.mark.parametrize("camera_model", ["perspective", "weak"])

@@ -2,24 +2,16 @@
 3D, read each joint's update per chain, highlight a chain, and switch to the HMR baseline's trace of the same photo."""
 
 import numpy as np
-import pytest
 from conftest import SAMPLE_PHOTO
 
 from hkmr_studio.body import kinematics
 from hkmr_studio.export.frames import camera_to_yup
-from hkmr_studio.gui.testing import studio_window
 from hkmr_studio.nets.hkmr import HKMRRegressor
 from hkmr_studio.nets.hmr import HMRRegressor
 from hkmr_studio.pipeline.core import Pipeline
 from hkmr_studio.trace_steps import start_pose, trace_bodies
 
 WAIT_MS = 60_000
-
-
-@pytest.fixture
-def window(qtbot, tmp_path, untrained_model_path):
-    with studio_window(qtbot, tmp_path / "config", untrained_model_path) as window:
-        yield window
 
 
 def test_stepping_the_trace_moves_the_skeleton_in_both_views(qtbot, window):
