@@ -8,6 +8,7 @@ from functools import cache
 from pathlib import Path
 from types import ModuleType
 
+import numpy as np
 import pytest
 import torch
 
@@ -17,6 +18,7 @@ from hkmr_studio.llvm_load_order import load_triton_before_opengl
 from hkmr_studio.logs import LOG_DIR_ENV
 from hkmr_studio.nets.recovery import MeshRegressor, ModelConfig
 from hkmr_studio.pipeline.core import Pipeline
+from hkmr_studio.pipeline.images import load_image
 from hkmr_studio.settings import CONFIG_DIR_ENV
 
 # Whichever test first touches OpenGL (VTK, Qt, MediaPipe), Triton must already be loaded (see llvm_load_order).
@@ -112,6 +114,12 @@ def one_thread():
 def body() -> BodyModel:
     """The embedded open body (`load_body_model` keeps one per process)."""
     return load_body_model()
+
+
+@pytest.fixture(scope="module")
+def sample_rgb() -> np.ndarray:
+    """The bundled photo of one person (SAMPLE_PHOTO) as (H, W, 3) uint8 RGB, once per test module."""
+    return load_image(SAMPLE_PHOTO).rgb
 
 
 @pytest.fixture(scope="module")

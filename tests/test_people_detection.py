@@ -3,9 +3,7 @@ composites of it (hkmr_studio.pipeline.person_detector, hkmr_studio.pipeline.peo
 
 import numpy as np
 import pytest
-from conftest import SAMPLE_PHOTO
 
-from hkmr_studio.pipeline.images import load_image
 from hkmr_studio.pipeline.people import (
     PAINT,
     PeopleFinder,
@@ -87,16 +85,11 @@ def finder():
         yield PeopleFinder(pose)
 
 
-@pytest.fixture(scope="module")
-def sample():
-    return load_image(SAMPLE_PHOTO).rgb
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize(("columns", "rows"), [(1, 1), (2, 1), (3, 1), (2, 2)])
-def test_composites_of_the_bundled_photo_give_one_person_per_tile(finder, sample, columns, rows):
-    height, width = sample.shape[:2]
-    composite = np.tile(sample, (rows, columns, 1))
+def test_composites_of_the_bundled_photo_give_one_person_per_tile(finder, sample_rgb, columns, rows):
+    height, width = sample_rgb.shape[:2]
+    composite = np.tile(sample_rgb, (rows, columns, 1))
     people, missed = finder.find(composite)
     assert missed == [] and len(people) == columns * rows
     tiles = {(int((p.box[0] + p.box[2] / 2) // width), int((p.box[1] + p.box[3] / 2) // height)) for p in people}
@@ -106,9 +99,9 @@ def test_composites_of_the_bundled_photo_give_one_person_per_tile(finder, sample
 
 
 @pytest.mark.slow
-def test_blank_photo_has_nobody_and_a_box_without_a_person_is_named(finder, sample):
-    assert finder.find(np.zeros_like(sample)) == ([], [])
-    people, missed = finder.find(np.tile(sample, (1, 2, 1)), boxes=[(650, 200, 500, 600), (5, 5, 40, 40)])
+def test_blank_photo_has_nobody_and_a_box_without_a_person_is_named(finder, sample_rgb):
+    assert finder.find(np.zeros_like(sample_rgb)) == ([], [])
+    people, missed = finder.find(np.tile(sample_rgb, (1, 2, 1)), boxes=[(650, 200, 500, 600), (5, 5, 40, 40)])
     assert len(people) == 1 and people[0].source == "box" and people[0].box[0] > 600
     assert missed == ["no person found in box 1 (5,5,40,40): draw it around the whole person"]
 

@@ -5,7 +5,6 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from conftest import SAMPLE_PHOTO
 from PIL import Image
 
 from hkmr_studio.geometry.cameras import normalised_to_pixels, pixels_to_normalised
@@ -23,13 +22,8 @@ def detector():
 
 
 @pytest.fixture(scope="module")
-def photo() -> np.ndarray:
-    return load_image(SAMPLE_PHOTO).rgb
-
-
-@pytest.fixture(scope="module")
-def upright(detector, photo):
-    detection = detector.detect(photo)
+def upright(detector, sample_rgb):
+    detection = detector.detect(sample_rgb)
     assert detection.found, detection.message
     return detection
 
@@ -50,8 +44,8 @@ def test_landmark_names_are_mediapipes():
     assert [lm.name.lower() for lm in mediapipe.solutions.pose.PoseLandmark] == list(MEDIAPIPE_LANDMARK_NAMES)
 
 
-def test_person_found_with_landmarks_mask_and_box(upright, photo):
-    height, width = photo.shape[:2]
+def test_person_found_with_landmarks_mask_and_box(upright, sample_rgb):
+    height, width = sample_rgb.shape[:2]
     keypoints = upright.keypoints
     assert upright.message == "" and keypoints.source == "mediapipe" and keypoints.world.shape == (33, 3)
     assert keypoints.visible().all()  # the whole body is in view
@@ -96,26 +90,27 @@ def test_no_person_is_a_result_with_advice(detector, image):
 
 
 @pytest.mark.parametrize("orientation", [6, 8])
-def test_exif_rotated_photo_gives_landmarks_in_the_displayed_frame(detector, upright, photo, tmp_path, orientation):
+def test_exif_rotated_photo_gives_landmarks_in_the_displayed_frame(detector, upright, sample_rgb, tmp_path,
+                                                                   orientation):
     # The file stores the upright pixels and says "show me turned": the user sees, and we detect, a sideways person.
     exif = Image.Exif()
     exif[0x0112] = orientation
-    Image.fromarray(photo).save(tmp_path / "turned.jpg", exif=exif, quality=95)
+    Image.fromarray(sample_rgb).save(tmp_path / "turned.jpg", exif=exif, quality=95)
     shown = load_image(tmp_path / "turned.jpg").rgb
-    height, width = photo.shape[:2]
+    height, width = sample_rgb.shape[:2]
     assert shown.shape == (width, height, 3)
     detection = detector.detect(shown)
     assert detection.found
     x, y = upright.keypoints.xy.T
     # Orientation 6 shows the stored image turned 90 degrees clockwise, 8 counter-clockwise.
     expected = np.stack([height - y, x], -1) if orientation == 6 else np.stack([y, width - x], -1)
-    _assert_close(detection.keypoints.xy, expected, upright.keypoints.visible(), _tolerance(photo))
+    _assert_close(detection.keypoints.xy, expected, upright.keypoints.visible(), _tolerance(sample_rgb))
 
 
-def test_large_photo_is_detected_downscaled_and_mapped_back(detector, upright, photo):
-    height, width = photo.shape[:2]
+def test_large_photo_is_detected_downscaled_and_mapped_back(detector, upright, sample_rgb):
+    height, width = sample_rgb.shape[:2]
     scale = 4000 / height
-    large = cv2.resize(photo, (round(width * scale), 4000), interpolation=cv2.INTER_CUBIC)
+    large = cv2.resize(sample_rgb, (round(width * scale), 4000), interpolation=cv2.INTER_CUBIC)
     detection = detector.detect(large)
     assert detection.found and detection.mask.shape == large.shape[:2]
     expected = upright.keypoints.xy * [large.shape[1] / width, scale]
@@ -123,39 +118,39 @@ def test_large_photo_is_detected_downscaled_and_mapped_back(detector, upright, p
     np.testing.assert_allclose(detection.box, np.array(upright.box) * scale, atol=_tolerance(large))
 
 
-def test_box_picks_one_person_of_two(detector, upright, photo):
-    height, width = photo.shape[:2]
-    pair = np.concatenate([photo, photo], axis=1)  # the same person twice, side by side
+def test_box_picks_one_person_of_two(detector, upright, sample_rgb):
+    height, width = sample_rgb.shape[:2]
+    pair = np.concatenate([sample_rgb, sample_rgb], axis=1)  # the same person twice, side by side
     x, y, w, h = upright.box
     seen = upright.keypoints.visible()
     for offset in (0, width):
         detection = detector.detect(pair, box=(x + offset, y, w, h))
         assert detection.found
-        _assert_close(detection.keypoints.xy, upright.keypoints.xy + [offset, 0], seen, _tolerance(photo))
+        _assert_close(detection.keypoints.xy, upright.keypoints.xy + [offset, 0], seen, _tolerance(sample_rgb))
         other_half = detection.mask[:, width - offset : 2 * width - offset]
         assert detection.mask.shape == (height, 2 * width) and other_half.max() < 0.01
     assert not detector.detect(pair, box=(width + 300, 750, 300, 300)).found  # a box on the floor only
 
 
-def test_bad_inputs_are_refused(detector, photo):
+def test_bad_inputs_are_refused(detector, sample_rgb):
     with pytest.raises(ValueError, match="uint8 RGB"):
-        detector.detect(photo.astype(np.float32))
+        detector.detect(sample_rgb.astype(np.float32))
     with pytest.raises(ValueError, match="outside the 612 x 1088 image"):
-        detector.detect(photo, box=(2000, 2000, 50, 50))
+        detector.detect(sample_rgb, box=(2000, 2000, 50, 50))
     with pytest.raises(ValueError, match="positive size"):
-        detector.detect(photo, box=(10, 10, 0, 50))
+        detector.detect(sample_rgb, box=(10, 10, 0, 50))
 
 
-def test_closed_detector_refuses_work(photo):
+def test_closed_detector_refuses_work(sample_rgb):
     detector = PoseDetector()
     detector.close()
     detector.close()
     with pytest.raises(RuntimeError, match="closed"):
-        detector.detect(photo)
+        detector.detect(sample_rgb)
 
 
-def test_crop_box_holds_the_person_in_minus_one_to_one(upright, photo):
-    height, width = photo.shape[:2]
+def test_crop_box_holds_the_person_in_minus_one_to_one(upright, sample_rgb):
+    height, width = sample_rgb.shape[:2]
     cx, cy, side = person_crop_box(upright.keypoints, (width, height))
     xy = torch.from_numpy(upright.keypoints.xy)[None]
     centre, size = torch.tensor([[cx, cy]], dtype=xy.dtype), torch.tensor([side], dtype=xy.dtype)
