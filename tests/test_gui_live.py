@@ -2,13 +2,13 @@
 dropped; stop and freeze end it cleanly, and the end of the video or a bad file is a message. The reader and the
 runs are held at Gates where a test needs frames to arrive while a run is busy, never raced against the clock."""
 
-import dataclasses
 import time
 
 import numpy as np
 import pytest
 from conftest import SAMPLE_PHOTO
 from PySide6.QtCore import QCoreApplication
+from test_gui_window_basics import moved_analysis
 
 from hkmr_studio.gui.analysis import Engine
 from hkmr_studio.gui.capture import FrameMailbox, VideoSource
@@ -99,14 +99,6 @@ def test_the_end_of_a_video_keeps_its_last_frame_and_body_on_screen_and_an_unrea
         window.start_live_from(VideoSource(file=broken))
     assert any("Could not open 'broken.avi'" in t and "Convert it to MP4" in t for t in window.banner.texts())
     assert window.state.live_document is None and window.state.current is last
-
-
-def moved_analysis(analysis, shift_m):
-    """The analysis with its body moved by (3,) metres in the camera frame (x right, y down, z forward)."""
-    body = analysis.result.regression
-    moved = dataclasses.replace(body, vertices=body.vertices + shift_m, joints3d=body.joints3d + shift_m,
-                                transl=body.transl + shift_m)
-    return dataclasses.replace(analysis, result=dataclasses.replace(analysis.result, regression=moved))
 
 
 @pytest.fixture
