@@ -117,13 +117,13 @@ class PeopleEngine:
         if not found and not people_request.add:  # the single-person run says why, with its message and status
             nobody = yield from self.engine.analyse(request)
             if nobody.result.message == NO_PERSON_MESSAGE:
-                nobody.result.message = NO_PERSON_IN_WINDOW
+                nobody.result = nobody.result.replaced(message=NO_PERSON_IN_WINDOW)
             return PeopleAnalysis(people_request, [], message, nobody)
         people = []
         for index, person in enumerate(found):
             steps = self.engine.analyse(replace(request, keypoints=person.keypoints))
             analysis = yield from _prefixed(steps, f"{person_label(index)}: " if len(found) > 1 else "")
-            analysis.result.mask = person.mask  # the segmentation of the detection the keypoints came from
+            analysis.result = analysis.result.replaced(mask=person.mask)  # that of the detection the keypoints came from
             analysis.timings = {"detect": found_s, **analysis.timings}  # finding everyone: detector and MediaPipe
             people.append(Person(person, analysis))
         return PeopleAnalysis(people_request, people, message)

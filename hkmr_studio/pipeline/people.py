@@ -181,8 +181,8 @@ def recover_people(pipeline: Pipeline, finder: PeopleFinder, image: LoadedImage,
     for index, person in choose(people, which):
         result = pipeline.run(image, keypoints=person.keypoints, refine=refine, focal_length=focal_length,
                               focal_source=focal_source)
-        result.mask = person.mask  # the segmentation of the detection the keypoints came from
-        result.timings = {"find_people": found_s, **result.timings}
+        # the segmentation of the detection the keypoints came from, and the time it took to find everyone
+        result = result.replaced(mask=person.mask, timings={"find_people": found_s, **result.timings})
         chosen.append(PhotoPerson(index, person, result))
     message = "; ".join(missed) if missed else ("" if people else NO_PERSON_MESSAGE)
     return PhotoPeople(people, chosen, message)

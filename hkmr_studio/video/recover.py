@@ -9,7 +9,7 @@ finished is still a complete take.
 from __future__ import annotations
 
 import time as clock
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -143,8 +143,7 @@ def recover_take(frames: FrameSource, pipeline: Pipeline, focal_length: float | 
                 result = pipeline.run(frame.image, focal_length=focal_length, detector=timed, facing=False,
                                       mesh=False)
                 recorder.add(frame.time, result)
-                result.timings["detect"] = timed.seconds
-                add_timings(stages, result.timings)
+                add_timings(stages, {**result.timings, "detect": timed.seconds})
             if progress is not None:
                 progress(recorder.frame_count, frames.expected_frames)
 
@@ -152,7 +151,7 @@ def recover_take(frames: FrameSource, pipeline: Pipeline, focal_length: float | 
     return RecoveredTake(recorder.take(), interrupted, stages, clock.perf_counter() - start)
 
 
-def add_timings(stages: dict[str, float], timings: dict[str, float]) -> None:
+def add_timings(stages: dict[str, float], timings: Mapping[str, float]) -> None:
     """Add a result's seconds per stage to the totals in `stages`."""
     for stage, seconds in timings.items():
         stages[stage] = stages.get(stage, 0.0) + seconds

@@ -69,7 +69,7 @@ class TruthTake:
 
 def regress_track(model: LoadedModel, keypoints: list[Keypoints2D], image_size: tuple[int, int],
                   focal_length: float) -> TakeTrack:
-    """The network's body for each frame's keypoints, camera frame, as `Pipeline._regress` makes it."""
+    """The network's body for each frame's keypoints, camera frame, as `Pipeline.regress` makes it."""
     use_world = bool(model.meta.get("uses_world_landmarks", False))
     inputs = [network_inputs(kp, image_size, use_world) for kp in keypoints]
     world = torch.cat([i.world for i in inputs]) if use_world else None
