@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 import torch
 
@@ -16,11 +17,12 @@ class FitResult:
     global_orient (B, 3), body_pose (B, 69), betas (B, 10), transl (B, 3): camera frame (OpenCV), metres.
     error2d_before / error2d_after: (B, K) pixels per keypoint (NaN where a keypoint was not used).
     joint_change_mm: (B, 24) root-aligned 3D joint displacement from the initialisation; chain_change_mm: chain
-    name -> (B,) mean over the chain's joints. loss_terms: name -> final value. camera: how points were projected.
+    name -> (B,) mean over the chain's joints. loss_terms: name -> final value. camera: how points were projected
+    ("type", "focal_length_px", "principal_point_px" [x, y]).
     vertices: (B, V, 3) from one final full pass, when asked for.
     """
 
-    status: str
+    status: Literal["ok", "degenerate"]
     message: str
     global_orient: torch.Tensor
     body_pose: torch.Tensor
@@ -32,7 +34,7 @@ class FitResult:
     chain_change_mm: dict[str, torch.Tensor]
     iterations: int
     loss_terms: dict[str, float] = field(default_factory=dict)
-    camera: dict[str, object] = field(default_factory=dict)
+    camera: dict[str, str | float | list[float]] = field(default_factory=dict)
     vertices: torch.Tensor | None = None
 
     @property
