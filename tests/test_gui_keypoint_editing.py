@@ -145,3 +145,41 @@ def test_edits_undo_redo_and_reset_step_through_states():
     assert edits.current.keypoints.xy[5].tolist() == [1.0, 1.0]
     with pytest.raises(IndexError, match="MediaPipe has 33"):
         edits.move(33, (0.0, 0.0))
+
+
+def test_a_slow_drag_shows_the_fit_following_the_wrist_before_release_then_the_full_refit(qtbot, window):
+    view, document = window.image_view, window.state.current
+    base = document.analysis
+    wrist = base.result.keypoints.xy[LEFT_WRIST].copy()
+    target = wrist + np.array([-0.12, -0.12]) * base.image.original_size[1]
+    joint = JOINT_INDEX["left_wrist"]
+    view.fit()
+    viewport = view.viewport()
+    qtbot.mousePress(viewport, Qt.MouseButton.LeftButton, pos=view.mapFromScene(*wrist))
+    shown = []  # each fit shown while the button is down, with where the wrist was held for it
+    for t in np.linspace(0.125, 1.0, 8):
+        qtbot.mouseMove(viewport, view.mapFromScene(*(wrist + t * (target - wrist))))
+        previous = document.analysis
+        qtbot.waitUntil(lambda p=previous: document.analysis is not p and document.analysis.request.changing,
+                        timeout=WAIT_MS)
+        shown.append(document.analysis)
+    assert not document.keypoint_edits.edited  # nothing recorded while the mouse moves
+    wrist_joint = [a.result.fit.joints2d[joint] for a in shown]
+    held_at = [a.result.keypoints.xy[LEFT_WRIST] for a in shown]
+    assert np.linalg.norm(held_at[-1] - target) < 2.0 / view.transform().m11() + 1.0
+    start_gap = np.linalg.norm(base.result.best.joints2d[joint] - target)
+    assert np.linalg.norm(wrist_joint[-1] - target) < 0.5 * start_gap  # the fit followed the wrist before release
+    assert np.linalg.norm(wrist_joint[0] - target) > np.linalg.norm(wrist_joint[-1] - target)  # step by step
+    assert all(a.mesh_layer is None and a.result.fit.vertices.shape[0] > 0 for a in shown)  # no overlay, a 3D body
+
+    with qtbot.waitSignals([window.inference.analysed, window.inference.idle], order="strict", timeout=WAIT_MS,
+                           check_params_cbs=[lambda d: not d.analysis.request.changing, None]):
+        qtbot.mouseRelease(viewport, Qt.MouseButton.LeftButton, pos=view.mapFromScene(*target))
+    final = document.analysis
+    assert final.request.refit_from is base and final.result.keypoints is document.keypoint_edits.current.keypoints
+    edited = final.result.keypoints.xy[LEFT_WRIST]
+    before = np.linalg.norm(final.result.regression.joints2d[joint] - edited)
+    assert np.linalg.norm(final.result.fit.joints2d[joint] - edited) < 0.5 * before
+    assert final.mesh_layer is not None and final.regression_layer is not None  # the release's refit is drawn
+    window.undo_action.trigger()
+    assert document.analysis is base and not window.undo_action.isEnabled()  # the whole drag was one edit

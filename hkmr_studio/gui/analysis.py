@@ -43,7 +43,9 @@ class Request:
     video: a frame of live video number `video` (0: a photo): MediaPipe follows that video's frames in tracking mode
     (`VideoPoseDetector`), the facing check and flip are skipped, as for takes, and no overlay is drawn: VTK holds
     Python's GIL while it renders (70-190 ms a 640 x 480 frame on 2 cores), which froze the window as often; the
-    photo view shows live frames with their skeleton and keypoints, the 3D view the mesh."""
+    photo view shows live frames with their skeleton and keypoints, the 3D view the mesh. changing: a refit while
+    a keypoint is being dragged (`Pipeline.refit`: short, warm-started from `warm_start`, a fit of the same edits);
+    like live frames it draws no overlay, so the photo shows its skeleton until the release's refit."""
 
     image: LoadedImage
     model: str
@@ -58,6 +60,8 @@ class Request:
     focal_source: str = "given"
     pose: dict[str, np.ndarray] | None = None
     video: int = 0
+    changing: bool = False
+    warm_start: BodyEstimate | None = None
 
     @property
     def pipeline_key(self) -> tuple[str, str, str | None]:
@@ -150,7 +154,8 @@ class Engine:
         if request.refit_from is not None:
             yield "Refitting to the edited keypoints…"
             pipeline = self.pipeline_for(request)
-            result = pipeline.refit(request.refit_from.result, request.keypoints, request.pinned)
+            result = pipeline.refit(request.refit_from.result, request.keypoints, request.pinned,
+                                    warm_start=request.warm_start, changing=request.changing)
         elif request.flip_from is not None:
             yield "Turning the body round…"
             pipeline = self.pipeline_for(request)
@@ -178,7 +183,7 @@ class Engine:
                 torch.set_num_threads(threads)
         analysis = Analysis(request, result, pipeline.body.faces, self._chain_colors(pipeline),
                             timings=dict(result.timings), start_pose=self._start_pose(pipeline, result))
-        if result.best is None or request.video:
+        if result.best is None or request.video or request.changing:
             return analysis
         yield "Drawing the overlay…"
         start = time.perf_counter()

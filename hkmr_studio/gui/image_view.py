@@ -88,6 +88,7 @@ class ImageView(QGraphicsView):
     was recovered (not in live video); the signals carry MediaPipe indices and photo pixels."""
 
     keypoint_moved = Signal(int, float, float)  # a drag ended: index, x, y
+    keypoint_dragged = Signal(int, float, float)  # a drag goes on: index, x, y where the mouse holds it now
     keypoint_visible_set = Signal(int, bool)
     keypoint_pinned_set = Signal(int, bool)
     person_clicked = Signal(int)  # the index of a person not selected that was clicked (not dragged)
@@ -139,6 +140,8 @@ class ImageView(QGraphicsView):
 
     def show_document(self, document: Document | None) -> None:
         new_document = document is not self._document
+        if new_document:
+            self._dragged = None  # a drag ends with the document it began on
         self._document = document
         image = document.shown_image if document is not None else None
         if image is not self._image:
@@ -248,6 +251,7 @@ class ImageView(QGraphicsView):
             super().mouseMoveEvent(event)
             return
         self._dragged.setPos(self.inside_photo(self.mapToScene(event.pos())))
+        self.keypoint_dragged.emit(self._dragged.index, self._dragged.pos().x(), self._dragged.pos().y())
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         if self._dragged is None:
@@ -313,13 +317,19 @@ class ImageView(QGraphicsView):
             line.setToolTip(f"{kinematics.JOINT_NAMES[parent]} – {kinematics.JOINT_NAMES[j]}")
 
     def _draw_keypoints(self, keypoints: Keypoints2D | None, pinned: frozenset[int] = frozenset()) -> None:
-        self._dragged = None
+        """Redraw the keypoints; a keypoint being dragged stays under the mouse (its drag's refits redraw the
+        document while it moves)."""
+        if keypoints is None:
+            self._dragged = None
         for item in self.keypoint_items():
-            self.scene().removeItem(item)
+            if item is not self._dragged:
+                self.scene().removeItem(item)
         if keypoints is None:
             return
         editable = self.editable()
         for index in np.flatnonzero(keypoints.present):
+            if self._dragged is not None and index == self._dragged.index:
+                continue
             x, y = keypoints.xy[index]
             KeypointItem(int(index), float(x), float(y), float(keypoints.visibility[index]), self.keypoint_layer,
                          pinned=int(index) in pinned, editable=editable)

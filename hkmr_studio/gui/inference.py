@@ -31,7 +31,7 @@ from hkmr_studio.gui.people import (
 )
 from hkmr_studio.gui.state import Document, Level, Status, StudioState
 from hkmr_studio.gui.workers import SerialWorkers, WorkerError, reporting
-from hkmr_studio.pipeline.core import PipelineResult
+from hkmr_studio.pipeline.core import BodyEstimate, PipelineResult
 from hkmr_studio.pipeline.detection import Box
 from hkmr_studio.pipeline.images import LoadedImage
 from hkmr_studio.pipeline.keypoints import Keypoints2D
@@ -114,12 +114,16 @@ class InferenceController(QObject):
         if not (self._running_people and self._running is not None and self._running[0] is document):
             self._state.update(document, status=_status(document.analysis.result))
 
-    def refit(self, document: Document, base: Analysis, edit: KeypointState) -> None:
-        """Refit `base`'s body to the edited keypoints in the background. The latest edit wins: a running job
-        is stopped at its next stage and this refit starts when it ends, replacing any refit still waiting."""
+    def refit(self, document: Document, base: Analysis, edit: KeypointState, *, changing: bool = False,
+              warm_start: BodyEstimate | None = None) -> None:
+        """Refit `base`'s body to the edited keypoints in the background, from `warm_start` (a fit of the same
+        edits) when given. The latest edit wins: a running job is stopped at its next stage and this refit starts
+        when it ends, replacing any refit still waiting. `changing`: a short refit while a keypoint is dragged,
+        shown when it ends (no `analysed`, no messages); it lets a running one finish, so the fit follows the
+        cursor, and waits in its place for the newest position only."""
         request = replace(base.request, image=base.image, refine=False, keypoints=edit.keypoints, refit_from=base,
-                          flip_from=None, pinned=edit.pinned)
-        self._submit(document, request, stop_running=True)
+                          flip_from=None, pinned=edit.pinned, changing=changing, warm_start=warm_start)
+        self._submit(document, request, stop_running=not changing)
 
     def show_pose(self, document: Document, base: Analysis, pose: dict[str, np.ndarray]) -> None:
         """Show camera-frame parameters `pose` (a hypothesis of the Hypotheses dock) as the body of `base`'s photo,
@@ -206,6 +210,9 @@ class InferenceController(QObject):
         if self._closed or not self._is_open(document) or self._running[1] is self._dropped:
             return
         result = analysis.result
+        if analysis.request.changing:  # a drag's intermediate fit: shown, but not an analysis of its own
+            self._state.update(document, analysis=analysis, status=_status(result))
+            return
         for text in result.messages:
             self._state.notify(Level.WARNING, text, document.name)
         if not result.found:

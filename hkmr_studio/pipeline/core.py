@@ -27,7 +27,13 @@ from hkmr_studio.body.model import BodyModel, load_body_model
 from hkmr_studio.checkpoints import DEFAULT_MODEL, LoadedModel, load_checkpoint
 from hkmr_studio.fitting.plausibility import PlausibilityCheck
 from hkmr_studio.fitting.priors import load_pose_prior
-from hkmr_studio.fitting.smplify import PINNED_WEIGHT, SMPLify, drag_refit_config, refine_config
+from hkmr_studio.fitting.smplify import (
+    PINNED_WEIGHT,
+    SMPLify,
+    changing_refit_config,
+    drag_refit_config,
+    refine_config,
+)
 from hkmr_studio.geometry.cameras import crop_camera_to_image_translation, perspective_project, pixels_to_normalised
 from hkmr_studio.geometry.rotations import axis_angle_to_matrix, matrix_to_axis_angle
 from hkmr_studio.nets.mirror_average import mirror_averaged
@@ -109,6 +115,7 @@ class Pipeline:
         self._detector: PoseDetector | None = None
         self._fitter: SMPLify | None = None
         self._drag_fitter: SMPLify | None = None
+        self._changing_fitter: SMPLify | None = None
         self._plausibility: PlausibilityCheck | None = None
 
     @property
@@ -235,13 +242,16 @@ class Pipeline:
         return assemble(detection, regression, fit, facing=self._facing(detection, _best(regression, fit)),
                         other_way=base, timings=timings)
 
-    def refit(self, base: PipelineResult, keypoints: Keypoints2D,
-              pinned: frozenset[int] = frozenset()) -> PipelineResult:
+    def refit(self, base: PipelineResult, keypoints: Keypoints2D, pinned: frozenset[int] = frozenset(),
+              warm_start: BodyEstimate | None = None, changing: bool = False) -> PipelineResult:
         """SMPLify from `base`'s body (its fit when refined, else its regression) to edited `keypoints` (pixels of
         base's image) with the drag settings (`drag_refit_config`: build, camera and orientation kept), moving only
         the chains of the keypoints that differ from base's or are `pinned` (`local_edits`). `pinned`: MediaPipe
-        indices weighted PINNED_WEIGHT times their visibility, as are the keypoints the user moved. Returns a copy of `base` with the new keypoints and
-        fit; its regression is base's (base itself is not changed)."""
+        indices weighted PINNED_WEIGHT times their visibility, as are the keypoints the user moved. `warm_start`: a
+        fit of the same edits to start from (a drag's previous refit: fewer iterations; base's body stays what the
+        fit holds and pulls toward). `changing`: a refit while the keypoint is still dragged, of a few iterations
+        (`changing_refit_config`). Returns a copy of `base` with the new keypoints and fit; its regression is
+        base's (base itself is not changed)."""
         if base.best is None:
             raise ValueError("refit needs a result with a recovered body: run the pipeline on the photo first")
         held = local_edits.held_joints(local_edits.edited_landmarks(base.keypoints, keypoints, pinned))
@@ -250,8 +260,11 @@ class Pipeline:
         timings: dict[str, float] = {}
         if self._drag_fitter is None:
             self._drag_fitter = SMPLify(self.body, drag_refit_config())
+            self._changing_fitter = SMPLify(self.body, changing_refit_config())
+        fitter = self._changing_fitter if changing else self._drag_fitter
         with _StageTimer(timings)("refit"):
-            fit = self.refine(detection, base.best, self._drag_fitter, pinned, held_joints=held, check=False)
+            fit = self.refine(detection, base.best, fitter, pinned, held_joints=held, check=False,
+                              warm_start=warm_start)
         regression = RegressionStage.of_result(base)
         return assemble(detection, regression, fit, facing=self._facing(detection, _best(regression, fit)),
                         other_way=base.other_way, timings=timings)
@@ -310,9 +323,10 @@ class Pipeline:
 
     def refine(self, detection: DetectionStage, start: BodyEstimate, fitter: SMPLify | None = None,
                pinned: frozenset[int] = frozenset(), held_joints: tuple[int, ...] = (),
-               check: bool = True) -> FitStage:
+               check: bool = True, warm_start: BodyEstimate | None = None) -> FitStage:
         """SMPLify (`fitter`, default Refine's) from `start` on the detection's keypoints (visibility as weights,
-        PINNED_WEIGHT times that for `pinned`; `held_joints` kept as they start). The stage's body is None when
+        PINNED_WEIGHT times that for `pinned`; `held_joints` kept as they start; `warm_start`: a body the
+        optimisation starts from instead, `start` still what it holds and pulls toward). The stage's body is None when
         the fit is not a body or, with `check` (off for the user's own edits), is implausible
         (`PlausibilityCheck`) or turned the body round against the keypoints' evidence; its messages say why."""
         kp, intrinsics = detection.keypoints, detection.intrinsics
@@ -321,8 +335,9 @@ class Pipeline:
         weights[0, sorted(pinned)] *= PINNED_WEIGHT
         world = None if kp.world is None else torch.as_tensor(kp.world, dtype=torch.float32)[None]
         fitter = self.fitter if fitter is None else fitter
+        warm = None if warm_start is None else dict(zip(PARAM_NAMES, body_params(warm_start), strict=True))
         report = fitter.fit(torch.as_tensor(kp.xy, dtype=torch.float32)[None], weights, init, intrinsics.focal_length,
-                            intrinsics.principal_tensor, world, held_joints)
+                            intrinsics.principal_tensor, world, held_joints, warm)
         if not report.ok:
             return FitStage(None, report, (f"Refinement skipped: {report.message}",))
         notes = (report.message,) if report.message else ()
