@@ -8,7 +8,13 @@ import torch
 from hkmr_studio.body import kinematics
 from hkmr_studio.body.model import load_body_model
 from hkmr_studio.fitting.joints3d import fit_joints3d, hinge_penalty
-from hkmr_studio.fitting.smplify import PINNED_WEIGHT, SMPLify, SMPLifyConfig, drag_refit_config
+from hkmr_studio.fitting.smplify import (
+    PINNED_WEIGHT,
+    SMPLify,
+    SMPLifyConfig,
+    changing_refit_config,
+    drag_refit_config,
+)
 from hkmr_studio.geometry.metrics import pa_mpjpe
 from hkmr_studio.geometry.rotations import axis_angle_to_matrix
 
@@ -80,6 +86,26 @@ def test_dragging_a_wrist_moves_that_arm_most_and_the_legs_not_at_all(setup):
     # Skinning couples the shoulder landmarks to the spine, so the trunk and the other arm give a little (measured
     # ~110 mm for the right arm against ~160 mm for the left); the legs hang from the frozen root and stay put.
     assert chains["left_leg"] < 5.0 and chains["right_leg"] < 5.0, chains
+
+
+def test_a_warm_start_moves_only_free_joints_and_is_measured_against_init(setup):
+    body, _, truth, keypoints, init = setup
+    fitter = SMPLify(body, changing_refit_config())
+    dragged = keypoints.clone()
+    dragged[0, LEFT_HAND_LANDMARKS] += torch.tensor([40.0, -40.0])
+    held = tuple(j for j in range(kinematics.NUM_JOINTS) if j not in kinematics.CHAIN_BY_NAME["left_arm"].joints)
+    cold = fitter.fit(dragged, torch.ones(1, 33), truth, FOCAL, PRINCIPAL, held_joints=held)
+    elsewhere = {**cold.__dict__, "body_pose": cold.body_pose + 0.1}  # every joint off, the held ones too
+    warm = fitter.fit(dragged, torch.ones(1, 33), truth, FOCAL, PRINCIPAL, held_joints=held,
+                      warm_start={k: elsewhere[k] for k in init})
+    for j in held[1:]:  # the held body joints stay at init, whatever the warm start says
+        assert torch.equal(warm.body_pose[0, 3 * (j - 1): 3 * j], truth["body_pose"][0, 3 * (j - 1): 3 * j])
+    assert torch.equal(warm.error2d_before, cold.error2d_before)  # "before" is init's, not the warm start's
+    wrist = LEFT_HAND_LANDMARKS[0]
+    assert cold.iterations <= 4 and warm.iterations <= 4  # a changing refit is short
+    again = fitter.fit(dragged, torch.ones(1, 33), truth, FOCAL, PRINCIPAL, held_joints=held,
+                       warm_start={k: getattr(cold, k) for k in init})
+    assert again.error2d_after[0, wrist] < cold.error2d_after[0, wrist]  # refits started where the last ended add up
 
 
 def test_frozen_chains_stay_exactly_at_the_initialisation(setup):
