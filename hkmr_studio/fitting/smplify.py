@@ -47,7 +47,6 @@ class SMPLifyConfig:
     camera_model: str = "perspective"  # or "weak": scaled orthographic with s = focal / depth
     camera_iterations: int = 5
     body_iterations: int = 20
-    warm_body_iterations: int | None = None  # when the fit has a warm start (None: body_iterations)
     learning_rate: float = 0.03  # Adam's, camera stage
     fit_shape: bool = True  # False for drag refits: the person's build does not change when a wrist moves
     sigma_px: float = 100.0
@@ -82,10 +81,9 @@ def refine_config(**overrides: object) -> SMPLifyConfig:
 def drag_refit_config(**overrides: object) -> SMPLifyConfig:
     """Settings for refits after the user drags a keypoint: the build, the camera and the body's overall orientation
     stay as they were, and a pull toward the start (the `init` prior, not the pose library's) keeps untouched parts
-    in place. The release's refit, warm-started from the last fit shown while the keypoint moved, stops after 20
-    iterations where one from the start takes 25 (`hkmr-studio bench fitting` prints both 2D errors)."""
+    in place."""
     settings = {"pose_prior": "init", "fit_shape": False, "fit_translation_in_body_stage": False, "frozen_joints": (0,),
-                "camera_iterations": 0, "pose_prior_weight": 10.0, "body_iterations": 25, "warm_body_iterations": 20}
+                "camera_iterations": 0, "pose_prior_weight": 10.0, "body_iterations": 25}
     return SMPLifyConfig(**{**settings, **overrides})
 
 
@@ -93,7 +91,7 @@ def changing_refit_config(**overrides: object) -> SMPLifyConfig:
     """Settings for the refits while a keypoint is being dragged ("changing"): the drag settings with a few
     iterations, each refit warm-started from the one before, so the fit follows the cursor and converges as it
     slows down; the release then runs the full drag refit."""
-    return drag_refit_config(**{"body_iterations": 4, "warm_body_iterations": None, **overrides})
+    return drag_refit_config(**{"body_iterations": 4, **overrides})
 
 
 def warm_up_lbfgs() -> None:
@@ -115,6 +113,14 @@ def _gmof(residual: torch.Tensor, sigma: float) -> torch.Tensor:
     """Geman-McClure robust error per 2D residual (..., 2) -> (...)."""
     squared = residual.pow(2).sum(-1)
     return sigma**2 * squared / (squared + sigma**2)
+
+
+def _limit_violation(body_pose: torch.Tensor) -> torch.Tensor:
+    """`limit_violation` of (B, 69) poses, (B, 23, 3) radians; a pose within every limit gets constant zeros: the
+    same value and (zero) gradient without the differentiable pass, whose graph was 30% of a refit's time."""
+    with torch.no_grad():
+        violation = limit_violation(body_pose)
+    return limit_violation(body_pose) if bool(violation.any()) else violation
 
 
 def _frozen_mask(config: SMPLifyConfig, device: torch.device) -> torch.Tensor:
@@ -215,14 +221,12 @@ class SMPLify:
         prior, note = load_pose_prior(cfg.pose_prior, params["body_pose"])
         frozen = _frozen_mask(cfg, keypoints.device)
         frozen[list(held_joints)] = True
-        body_iterations = cfg.body_iterations
         if warm_start is not None:
             params = {k: warm_start[k].detach().clone() for k in names}
-            body_iterations = cfg.warm_body_iterations or cfg.body_iterations
         iterations = self._camera_stage(params, target, weights, focal_length, principal_point, init["transl"])
         terms: dict[str, float] = {}
         iterations += self._body_stage(params, target, weights, focal_length, principal_point, prior, frozen, terms,
-                                       world, init["body_pose"], body_iterations)
+                                       world, init["body_pose"])
         with torch.no_grad():
             after_2d = self._project(params, focal_length, principal_point)
         error_after = torch.where(weights > 0, (after_2d - target).norm(dim=-1), torch.full_like(weights, torch.nan))
@@ -252,10 +256,9 @@ class SMPLify:
 
     def _body_stage(self, params: dict[str, torch.Tensor], target: torch.Tensor, weights: torch.Tensor,
                     focal: float, principal: torch.Tensor, prior, frozen: torch.Tensor,
-                    terms: dict[str, float], world: torch.Tensor | None, init_body_pose: torch.Tensor,
-                    iterations: int) -> int:
-        """At most `iterations` of L-BFGS on pose (and shape, translation as configured). Frozen joints keep
-        `init_body_pose` (B, 69), the root its orientation after the camera stage."""
+                    terms: dict[str, float], world: torch.Tensor | None, init_body_pose: torch.Tensor) -> int:
+        """L-BFGS on pose (and shape, translation as configured). Frozen joints keep `init_body_pose` (B, 69), the
+        root its orientation after the camera stage."""
         cfg = self.config
         names = (["global_orient", "body_pose"] + (["betas"] if cfg.fit_shape else [])
                  + (["transl"] if cfg.fit_translation_in_body_stage else []))
@@ -271,7 +274,7 @@ class SMPLify:
                                                          params["betas"]).landmarks)
         facing_cos = math.cos(math.radians(FACING_TOLERANCE_DEG))
         free = {k: params[k].requires_grad_(True) for k in names}
-        optimizer = torch.optim.LBFGS(free.values(), lr=1.0, max_iter=iterations,
+        optimizer = torch.optim.LBFGS(free.values(), lr=1.0, max_iter=cfg.body_iterations,
                                       tolerance_change=cfg.relative_tolerance, line_search_fn="strong_wolfe")
         named: dict[str, torch.Tensor] = {}
 
@@ -284,7 +287,7 @@ class SMPLify:
                 "reprojection": (weights**2 * _gmof((projected - target) * residual_scale, cfg.sigma_px)).sum(-1),
                 "pose_prior": cfg.pose_prior_weight**2 * prior(current["body_pose"]),
                 "angle_prior": cfg.angle_prior_weight**2 * elbow_knee_angle_prior(current["body_pose"]),
-                "joint_limits": cfg.limit_weight**2 * limit_violation(current["body_pose"]).pow(2).sum((-2, -1)),
+                "joint_limits": cfg.limit_weight**2 * _limit_violation(current["body_pose"]).pow(2).sum((-2, -1)),
                 "shape_prior": cfg.shape_prior_weight**2 * params["betas"].pow(2).sum(-1),
             })
             if use_world:
