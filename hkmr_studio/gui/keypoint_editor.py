@@ -6,8 +6,8 @@ the photo (Analyse Again, Refine, another model) starts the edits afresh from it
 
 A drag (`pipeline.keypoint_drag`: the view reports each move, then the release) refits while the mouse moves: each
 move's "changing" refit is a short one, warm-started from the fit shown, and the newest position wins (a refit still
-running is not queued behind, `InferenceController.refit`); the release's refit is the full one, warm-started from
-the last changing fit.
+running is not queued behind, `InferenceController.refit`); the release records the edit, whose refit is the full
+one from the base's body, as for every edit.
 """
 
 from __future__ import annotations
@@ -121,8 +121,8 @@ class KeypointEditor(QObject):
         return self._state.current.keypoint_edits if self._state.current is not None else None
 
     def _drag_start(self, document: Document) -> BodyEstimate | None:
-        """Where a drag's refit starts: the fit shown when it is a refit of these edits (the drag's last changing
-        fit, or the previous edit's), else None (from the base's body)."""
+        """Where a changing refit starts: the fit shown when it is a refit of these edits (the drag's previous
+        changing fit, or the previous edit's), else None (from the base's body)."""
         analysis = document.analysis
         return analysis.result.fit if analysis.request.refit_from is document.keypoint_edits.base else None
 
@@ -134,8 +134,7 @@ class KeypointEditor(QObject):
         edits = document.keypoint_edits
         if edits.edited:
             self._state.update(document)  # show the edited keypoints now; the body follows when the refit ends
-            self._inference.refit(document, edits.base, edit,
-                                  warm_start=self._drag_start(document) if self._drag is not None else None)
+            self._inference.refit(document, edits.base, edit)
         else:
             self._inference.restore(document, edits.base)
         self.history_changed.emit()

@@ -248,7 +248,7 @@ class Pipeline:
         base's image) with the drag settings (`drag_refit_config`: build, camera and orientation kept), moving only
         the chains of the keypoints that differ from base's or are `pinned` (`local_edits`). `pinned`: MediaPipe
         indices weighted PINNED_WEIGHT times their visibility, as are the keypoints the user moved. `warm_start`: a
-        fit of the same edits to start from (a drag's previous refit: fewer iterations; base's body stays what the
+        fit of the same edits to start from (a drag's previous refit, so its refits add up; base's body stays what the
         fit holds and pulls toward). `changing`: a refit while the keypoint is still dragged, of a few iterations
         (`changing_refit_config`). Returns a copy of `base` with the new keypoints and fit; its regression is
         base's (base itself is not changed)."""
