@@ -171,6 +171,10 @@ def test_a_slow_drag_shows_the_fit_following_the_wrist_before_release_then_the_f
     assert np.linalg.norm(wrist_joint[-1] - target) < 0.5 * start_gap  # the fit followed the wrist before release
     assert np.linalg.norm(wrist_joint[0] - target) > np.linalg.norm(wrist_joint[-1] - target)  # step by step
     assert all(a.mesh_layer is None and a.result.fit.vertices.shape[0] > 0 for a in shown)  # no overlay, a 3D body
+    pinky = MEDIAPIPE_LANDMARK_NAMES.index("left_pinky")
+    drawn = next(k for k in view.keypoint_items() if k.index == pinky)
+    carried = base.result.keypoints.xy[pinky] + held_at[-1] - wrist
+    assert np.allclose((drawn.pos().x(), drawn.pos().y()), carried, atol=0.01)  # the hand is drawn with the wrist
 
     with qtbot.waitSignals([window.inference.analysed, window.inference.idle], order="strict", timeout=WAIT_MS,
                            check_params_cbs=[lambda d: not d.analysis.request.changing, None]):

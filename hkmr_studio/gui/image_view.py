@@ -165,7 +165,8 @@ class ImageView(QGraphicsView):
                             _REGRESSION_COLOR)
         edits = document.keypoint_edits if document is not None else None
         if edits is not None:
-            self._draw_keypoints(edits.current.keypoints, edits.current.pinned)
+            dragging = self._dragged is not None and analysis.request.changing  # where the drag puts the keypoints
+            self._draw_keypoints(result.keypoints if dragging else edits.current.keypoints, edits.current.pinned)
         else:
             self._draw_keypoints(result.keypoints if result is not None else None)
         self.people_overlay.show(document)
