@@ -130,6 +130,8 @@ class HypothesesPanel(QWidget):
         analysis = document.analysis if document is not None else None
         if self._jobs.closed or (document is self._document and analysis is self._analysis):
             return
+        if analysis is not None and analysis.request.changing:
+            return  # a drag's fit while the mouse moves: the list follows the release's refit
         if document is self._keep_for and analysis is not None and self.hypotheses is not None:
             self._keep_for = None  # the hypothesis chosen is now the body: the list stays
             self._analysis = analysis
