@@ -14,6 +14,7 @@ import torch
 from smplx.vertex_ids import vertex_ids as SMPLX_VERTEX_IDS
 
 from hkmr_studio.body import kinematics
+from hkmr_studio.body import model as body_model
 from hkmr_studio.body.extra_keypoints import EXTRA_KEYPOINT_NAMES, OWN_IDS_FIELD
 from hkmr_studio.body.model import BodyModel, BodyOutput
 from hkmr_studio.body.safe_pickle import load_body_file
@@ -122,6 +123,16 @@ def test_joints_only_matches_the_mesh_pass(body: BodyModel) -> None:
         full = body(global_orient, body_pose, betas, transl).joints
         fast = body.joints_only(global_orient, body_pose, betas, transl)
     torch.testing.assert_close(fast, full, atol=1e-5, rtol=0)
+
+
+def test_a_body_first_posed_in_inference_mode_still_gives_gradients_later(body: BodyModel) -> None:
+    # the chain inspector poses joints in inference mode; a drag's refit then needs the same pass's gradients
+    body_model._depth_order_indices.cache_clear()
+    with torch.inference_mode():
+        body.joints_only(torch.zeros(1, 3), torch.zeros(1, 69), torch.zeros(1, 10))
+    pose = torch.full((1, 69), 0.1, requires_grad=True)
+    body.joints_only(torch.zeros(1, 3), pose, torch.zeros(1, 10)).sum().backward()
+    assert pose.grad is not None and pose.grad.abs().sum() > 0
 
 
 def test_smplx_create_loads_the_file(body: BodyModel) -> None:

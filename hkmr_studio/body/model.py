@@ -160,9 +160,11 @@ def _depth_order_indices(device: torch.device) -> tuple[torch.Tensor, torch.Tens
                                                         torch.Tensor]:
     """Forward kinematics' gathers as index tensors on `device`, built once (indexing with Python tuples built a
     tensor per call, 12% of a drag refit): the joints in depth order, PARENTS_OR_SELF, each level's parents as
-    positions within the level above, and depth order back to SMPL order."""
+    positions within the level above, and depth order back to SMPL order. Built outside inference mode whatever
+    the caller's mode: a cached inference tensor would break every later fit's backward pass."""
     def index(values) -> torch.Tensor:
-        return torch.tensor(values, dtype=torch.long, device=device)
+        with torch.inference_mode(False):
+            return torch.tensor(values, dtype=torch.long, device=device)
 
     levels = kinematics.DEPTH_LEVELS
     parents_above = tuple(index([slot - _LEVEL_BOUNDS[d - 1][0] for slot in levels[d].parent_slots])
