@@ -187,3 +187,25 @@ def test_a_slow_drag_shows_the_fit_following_the_wrist_before_release_then_the_f
     assert final.mesh_layer is not None and final.regression_layer is not None  # the release's refit is drawn
     window.undo_action.trigger()
     assert document.analysis is base and not window.undo_action.isEnabled()  # the whole drag was one edit
+
+
+def test_the_open_chain_inspector_retraces_after_a_drags_release_not_at_each_move(qtbot, window, monkeypatch):
+    inspector = window.analysis_docks.chain_inspector
+    with qtbot.waitSignal(inspector.ready, timeout=WAIT_MS):
+        window.analysis_docks.docks["inspector"].show()
+    submitted = []
+    submit = inspector._jobs.submit
+    monkeypatch.setattr(inspector._jobs, "submit", lambda job: (submitted.append(job), submit(job))[1])
+    view, document = window.image_view, window.state.current
+    wrist = document.analysis.result.keypoints.xy[LEFT_WRIST].copy()
+    view.fit()
+    qtbot.mousePress(view.viewport(), Qt.MouseButton.LeftButton, pos=view.mapFromScene(*wrist))
+    for step in range(1, 4):
+        previous = document.analysis
+        qtbot.mouseMove(view.viewport(), view.mapFromScene(*(wrist + step * np.array([-15.0, -15.0]))))
+        qtbot.waitUntil(lambda p=previous: document.analysis is not p and document.analysis.request.changing,
+                        timeout=WAIT_MS)
+    assert submitted == []  # three changing fits shown, no retrace
+    with qtbot.waitSignal(inspector.ready, timeout=WAIT_MS):
+        qtbot.mouseRelease(view.viewport(), Qt.MouseButton.LeftButton, pos=view.mapFromScene(*(wrist - 45.0)))
+    assert len(submitted) == 1 and submitted[0].result is document.analysis.result  # the release's refit is traced

@@ -197,6 +197,8 @@ class ChainInspector(QWidget):
         analysis = document.analysis if document is not None else None
         if self._jobs.closed or (document is self._document and analysis is self._analysis):
             return
+        if analysis is not None and analysis.request.changing:
+            return  # a drag's fit while the mouse moves keeps the trace it started from: retrace after the release
         self._document, self._analysis = document, analysis
         self._bodies = {}
         self.skeleton.show(None, None)
