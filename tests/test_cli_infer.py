@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 import torch
 import trimesh
+from conftest import SAMPLE_PHOTO
 from PIL import Image
 
-from conftest import SAMPLE_PHOTO
 from hkmr_studio.body.model import load_body_model
 from hkmr_studio.cli import main
 

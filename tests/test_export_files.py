@@ -23,7 +23,7 @@ def posed():
     betas = np.zeros(10)
     betas[0] = 1.0
     transl = np.array([0.1, 0.2, 3.0])
-    f32 = lambda a: torch.tensor(a[None], dtype=torch.float32)  # noqa: E731
+    f32 = lambda a: torch.tensor(a[None], dtype=torch.float32)
     with torch.no_grad():
         out = body(f32(g), f32(bp), f32(betas), f32(transl))
     return body, (g, bp, betas, transl), out.vertices[0].numpy()

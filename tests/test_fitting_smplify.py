@@ -109,7 +109,7 @@ def test_a_warm_start_moves_only_free_joints_and_is_measured_against_init(setup)
 
 
 def test_frozen_chains_stay_exactly_at_the_initialisation(setup):
-    body, _, truth, keypoints, init = setup
+    body, _, _, keypoints, init = setup
     fitter = SMPLify(body, SMPLifyConfig(pose_prior="init", frozen_chains=("right_arm", "head")))
     result = fitter.fit(keypoints, torch.ones(1, 33), init, FOCAL, PRINCIPAL)
     for chain in ("right_arm", "head"):
@@ -129,7 +129,7 @@ def test_weak_perspective_camera_fits_too(setup):
 
 @pytest.mark.parametrize("case", ["too_few", "collinear", "nan"])
 def test_degenerate_input_returns_a_clear_status(setup, case):
-    _, fitter, truth, keypoints, init = setup
+    _, fitter, _, keypoints, init = setup
     keypoints, weights = keypoints.clone(), torch.ones(1, 33)
     if case == "too_few":
         weights[:, 3:] = 0
@@ -146,7 +146,7 @@ def test_degenerate_input_returns_a_clear_status(setup, case):
 
 
 def test_nan_keypoints_with_zero_weight_are_ignored(setup):
-    _, fitter, truth, keypoints, init = setup
+    _, fitter, _, keypoints, init = setup
     keypoints = keypoints.clone()
     keypoints[0, 20:] = float("nan")
     weights = torch.ones(1, 33)

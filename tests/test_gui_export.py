@@ -6,9 +6,9 @@ import json
 import numpy as np
 import pytest
 import trimesh
+from conftest import SAMPLE_PHOTO
 from PySide6.QtWidgets import QFileDialog
 
-from conftest import SAMPLE_PHOTO
 from hkmr_studio.body import kinematics
 from hkmr_studio.export.fbx import fbx_available, read_fbx_summary
 from hkmr_studio.gui.testing import studio_window

@@ -6,9 +6,9 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from conftest import SAMPLE_PHOTO
 from PySide6.QtCore import QPoint, Qt
 
-from conftest import SAMPLE_PHOTO
 from hkmr_studio.body.kinematics import JOINT_INDEX
 from hkmr_studio.checkpoints import DEFAULT_MODEL
 from hkmr_studio.gui.fit_comparison import NO_FIT

@@ -6,8 +6,8 @@ import threading
 import numpy as np
 import pytest
 import torch
-
 from conftest import SAMPLE_PHOTO
+
 from hkmr_studio.checkpoints import ModelFileError
 from hkmr_studio.gui.analysis import (
     GPU_OUT_OF_MEMORY,

@@ -6,8 +6,8 @@ import math
 import numpy as np
 import pytest
 import torch
-
 from conftest import SAMPLE_PHOTO
+
 from hkmr_studio.body import kinematics
 from hkmr_studio.pipeline.core import Pipeline
 from hkmr_studio.pipeline.images import load_image

@@ -12,8 +12,8 @@ from PIL import Image
 from hkmr_studio.body.joint_limits import BODY_JOINT_NAMES, joint_angles, pose_from_joint_angles, within_limits
 from hkmr_studio.body.kinematics import JOINT_INDEX, NUM_BODY_JOINTS
 from hkmr_studio.body.model import load_body_model
-from training.poses.families import FAMILIES, family_counts, sample_families, sample_family
 from hkmr_studio.body.penetration import MAX_DEPTH, default_capsules
+from training.poses.families import FAMILIES, family_counts, sample_families, sample_family
 
 PER_FAMILY = 48
 

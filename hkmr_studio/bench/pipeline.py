@@ -85,11 +85,11 @@ def run(rounds: int = 30, refine: bool = False) -> str:
     live = ms["detect"] + ms["regress"] + ms["mesh"]
     fps = 1e3 / live
     lines = [
-        f"Pipeline stages on a {FRAME_SIZE[0]}x{FRAME_SIZE[1]} frame, median of {rounds} runs, CPU "
-        f"({torch.get_num_threads()} torch threads); model: {model_note}",
+        (f"Pipeline stages on a {FRAME_SIZE[0]}x{FRAME_SIZE[1]} frame, median of {rounds} runs, CPU "
+         f"({torch.get_num_threads()} torch threads); model: {model_note}"),
         *(f"  {stage:<8}{value:8.1f} ms" for stage, value in ms.items()),
-        f"  end-to-end (detect + regress + mesh): {live:.1f} ms = {fps:.1f} fps "
-        f"(target >= {TARGET_FPS:.0f} fps: {'met' if fps >= TARGET_FPS else 'NOT met'})",
+        (f"  end-to-end (detect + regress + mesh): {live:.1f} ms = {fps:.1f} fps "
+         f"(target >= {TARGET_FPS:.0f} fps: {'met' if fps >= TARGET_FPS else 'NOT met'})"),
         f"  with decode and render as well: {1e3 / (live + ms['decode'] + ms['render']):.1f} fps",
     ]
     return "\n".join(lines)

@@ -18,13 +18,12 @@ import numpy as np
 
 from hkmr_studio import strict_json
 from hkmr_studio.atomic import atomic_write_text
-from hkmr_studio.body.keypoint_sets import (  # noqa: F401  (re-exported: the pipeline's public names)
+from hkmr_studio.body.keypoint_sets import (
     COCO17_FROM_MEDIAPIPE33,
     COCO17_NAMES,
     MEDIAPIPE_LANDMARK_NAMES,
     NUM_LANDMARKS,
 )
-
 
 #: A landmark counts as seen when present and visibility >= this. MediaPipe invents landmarks outside the image or
 #: hidden behind the body with low visibility; COCO's "labelled but occluded" (v = 1) maps to 0.5 and so counts.

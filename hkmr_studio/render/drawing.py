@@ -35,7 +35,7 @@ def draw_keypoints(
     for (x, y), vis in zip(xy, visibility):
         if not (np.isfinite(x) and np.isfinite(y)):
             continue
-        centre = (int(round(x)), int(round(y)))
+        centre = (round(float(x)), round(float(y)))
         if vis >= threshold:
             cv2.circle(out, centre, radius, (255, 255, 255), -1, cv2.LINE_AA)
             cv2.circle(out, centre, radius, (20, 20, 20), 1, cv2.LINE_AA)

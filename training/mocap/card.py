@@ -70,18 +70,18 @@ SOURCES = {
         "`pybullet==3.2.7` wheel: `pybullet_data/data/motions/humanoid3d_*.txt`, `pybullet_data/humanoid/humanoid.urdf`",
     ),
     "cmu_iclone": (
-        "CMU mocap database, subjects 1-7 (dance, basketball, swordplay, punches, bending and scooping, washing, "
-        "walks, sitting on a ledge) on Reallusion's CC_Base rig, 60 fps",
+        ("CMU mocap database, subjects 1-7 (dance, basketball, swordplay, punches, bending and scooping, washing, "
+         "walks, sitting on a ledge) on Reallusion's CC_Base rig, 60 fps"),
         "github.com/DragonForgedTheArtist/IClone-CMU-Mocap: `All_BVH/subjects/00N/*.bvh`, `CMU data.csv`",
     ),
     "cmu_daz": (
-        "CMU mocap database, subjects 2-16 (walks, runs, reaching and jumping to grab, jumps) on a Daz rig and "
-        "CMU's BVH skeleton, 120 fps",
+        ("CMU mocap database, subjects 2-16 (walks, runs, reaching and jumping to grab, jumps) on a Daz rig and "
+         "CMU's BVH skeleton, 120 fps"),
         "github.com/Przestr/motion-capture: `data/NN/*.bvh`",
     ),
     "cmu_expmap": (
-        "CMU mocap database as exponential maps on CMU's BVH skeleton (basketball referee signals, directing "
-        "traffic, soccer, jumping, running, walking, washing a window), 120 fps",
+        ("CMU mocap database as exponential maps on CMU's BVH skeleton (basketball referee signals, directing "
+         "traffic, soccer, jumping, running, walking, washing a window), 120 fps"),
         "github.com/limaosen0/DMGNN: `data/cmu/{train,test}/<action>/*.txt`",
     ),
 }

@@ -13,6 +13,8 @@ file directing_traffic_1 (its body tumbling about a still root) 2,100.
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import torch
 
@@ -32,7 +34,7 @@ def glitch_frames(targets: np.ndarray, weights: np.ndarray, fps: float) -> np.nd
     acceleration = np.linalg.norm(np.diff(relative, 2, axis=0), axis=-1).max(axis=1) * fps**2  # (F - 2,)
     centres = np.flatnonzero(acceleration > GLITCH_ACCELERATION) + 1
     dropped[centres] = True
-    for start, end in zip(centres[:-1], centres[1:]):
+    for start, end in itertools.pairwise(centres):
         if end - start < GLITCH_GAP_S * fps:
             dropped[start:end] = True
     dropped[0] |= dropped[1]

@@ -26,9 +26,9 @@ import torch
 
 from hkmr_studio.body.joint_limits import BODY_JOINT_NAMES, clamp_joint_angles, pose_from_joint_angles
 from hkmr_studio.body.kinematics import NUM_BODY_JOINTS
+from hkmr_studio.body.penetration import MAX_DEPTH, CapsuleBody, default_capsules
 from hkmr_studio.geometry.rotations import axis_angle_to_matrix, matrix_to_axis_angle
 from training.mocap.library import mirror_poses
-from hkmr_studio.body.penetration import MAX_DEPTH, CapsuleBody, default_capsules
 
 Range = tuple[float, float]
 #: Per joint angle x, y, z: a (low, high) range in degrees, or None for the default jitter.

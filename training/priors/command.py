@@ -19,7 +19,6 @@ from training.priors.scores import RANDOM_ANGLE_LIMIT, Separation, random_poses,
 from training.priors.vae import VAETrainingConfig, state_dict_bytes, train_vae
 
 
-
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("train-priors", help=__doc__.splitlines()[0].split(": ", 1)[1])
     parser.add_argument("--library", type=Path, default=LIBRARY_PATH, help="pose library npz (prepare-poses)")
@@ -69,7 +68,7 @@ def _card(split: PoseSplit, families: int, components: int, steps: int, seconds:
         f"  poses: the last 10% of every clip's frames and {len(split.held_out_families)} family poses drawn apart.",
         f"- Rebuild: `python -m training train-priors` ({seconds / 60:.1f} min on 2 CPU cores).",
         "",
-        f"Penalties (lower = likelier) of held-out poses against random poses (each body-joint angle uniform",
+        "Penalties (lower = likelier) of held-out poses against random poses (each body-joint angle uniform",
         f"in [-{RANDOM_ANGLE_LIMIT:g}, {RANDOM_ANGLE_LIMIT:g}] rad); ranking = the share of (held-out, random) pairs",
         "the prior orders correctly:",
         "",

@@ -49,8 +49,8 @@ def run(args: argparse.Namespace) -> int:
             continue
         with tqdm(total=spec.count, desc=f"{spec.split} split", unit="sample") as bar:
 
-            def progress(done: int, bar: tqdm = bar) -> None:
-                bar.update(min(done, spec.count) - bar.n)
+            def progress(done: int, bar: tqdm = bar, total: int = spec.count) -> None:
+                bar.update(min(done, total) - bar.n)
 
             rendered, seconds = build_split(spec, args.workers, progress)
         path = rendered.save(args.out / f"{spec.split}.npz")

@@ -9,6 +9,7 @@ Frames: the generator's camera frame (OpenCV: x right, y down, z forward, metres
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Self
 
 import cv2
 import numpy as np
@@ -54,7 +55,7 @@ class PhotoRenderer:
         )
         self._renderer = MeshRenderer()
 
-    def __enter__(self) -> PhotoRenderer:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
