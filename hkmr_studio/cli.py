@@ -335,9 +335,10 @@ def main(argv: list[str] | None = None) -> int:
 
             print(flow.run())
         elif args.what == "video":
-            from hkmr_studio.bench import video
+            from hkmr_studio.bench import live, video
 
             print(video.run())
+            print(live.run())
         else:
             from hkmr_studio.bench import fitting
 

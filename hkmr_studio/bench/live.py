@@ -25,6 +25,16 @@ SETTLE_MS = 1500
 SAMPLE = "samples/pose2sim_single_person.jpg"
 
 
+def run() -> str:
+    """The Live figures as the report's lines, or a line saying why they were not measured."""
+    load = os.getloadavg()[0]
+    measured = figures()
+    if not measured:
+        return "Live view: not measured here (no display; run under xvfb-run to measure it)"
+    header = f"Live view with the window open (load average {load:.1f} as it starts)"
+    return "\n".join([header] + [figure.line() for figure in measured])
+
+
 def figures(seconds: int = CLIP_SECONDS) -> list[Figure]:
     """Play a `seconds` clip through Live in a shown window and measure it; [] without a display."""
     from hkmr_studio.gui.app import display_problem

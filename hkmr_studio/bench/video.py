@@ -12,7 +12,6 @@ on a shared machine, wall-clock figures are worth only as much as the cores the 
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import statistics
 import tempfile
@@ -143,15 +142,7 @@ def _regress_and_pose_ms(pipeline: Pipeline, images: list[LoadedImage],
 
 
 def run() -> str:
-    """Run the benchmark and return its report: the offline figures, then the window's Live figures."""
+    """Run the offline benchmark and return its report (`bench.live` measures the window's Live view after it)."""
     header = (f"Video takes on a {FRAME_SIZE[0]}x{FRAME_SIZE[1]} clip of {CLIP_FRAMES} frames, CPU: {os.cpu_count()} "
               f"cores (figures shrink as other programs share them: see the load average)")
-    lines = [header] + [figure.line() for figure in video_figures()]
-    if importlib.util.find_spec("hkmr_studio.bench.live") is not None:
-        from hkmr_studio.bench import live
-
-        lines += [f"Live view with the window open (load average {os.getloadavg()[0]:.1f} as it starts)"]
-        lines += [figure.line() for figure in live.figures()]
-    else:
-        lines.append("Live view: not measured here (hkmr_studio.bench.live is not installed)")
-    return "\n".join(lines)
+    return "\n".join([header] + [figure.line() for figure in video_figures()])
