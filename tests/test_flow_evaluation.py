@@ -5,7 +5,8 @@ grows, below the mode's error."""
 import pytest
 
 from hkmr_studio.checkpoints import load_checkpoint
-from training.evaluation.flow import log_likelihoods, run_flow, score_batch
+from training.evaluation.flow import log_likelihoods, score_batch
+from training.evaluation.flow_runs import run_flow
 from training.samples.generator import SampleConfig, SampleGenerator
 from training.trainer.config import EVAL_SEED
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -21,15 +20,15 @@ from hkmr_studio.body.landmarks import BodyLandmarks
 from hkmr_studio.body.model import BodyModel, load_body_model
 from hkmr_studio.checkpoints import LoadedModel
 from hkmr_studio.geometry.cameras import normalised_to_pixels
-from hkmr_studio.geometry.metrics import per_joint_error, procrustes_align
-from hkmr_studio.geometry.rotations import axis_angle_to_rot6d, matrix_to_rot6d, rot6d_to_matrix
-from hkmr_studio.nets.flow import FlowContext
+from hkmr_studio.geometry.rotations import axis_angle_to_rot6d, rot6d_to_matrix
 from hkmr_studio.nets.probabilistic import pose6d_to_smpl, require_flow
 from hkmr_studio.occlusion import DEGREES, OCCLUDER_KINDS
+from training.evaluation.flow_refit import compare_refits, joint_scorer, landmark_scorer
 from training.evaluation.flow_refit_inputs import RealInputs
+from training.evaluation.flow_runs import FlowRun, run_flow, smpl_joint_errors
 from training.evaluation.testset import TestSet
 from training.repo_paths import shown_path
-from training.trainer.data import Batch, encode
+from training.trainer.data import Batch
 
 MIN_OF_N: tuple[int, ...] = (1, 10, 100, 1000)
 FAMILY_MIN_OF_N: tuple[int, ...] = (1, 10, 100)
@@ -42,33 +41,6 @@ SPREAD_SAMPLES = 50
 
 #: (pred (N, J, 3), true (N, J, 3)) -> (N,) pelvis-aligned and Procrustes-aligned errors, mm.
 ErrorFn = Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
-
-
-@dataclass
-class FlowRun:
-    """The regressor's answer on B rows and the flow's context for them."""
-
-    context: FlowContext
-    betas: torch.Tensor  # (B, 10)
-    point: torch.Tensor  # (B, 24, 6) the regressor's pose
-    camera: torch.Tensor  # (B, 3) the regressor's weak-perspective crop camera
-
-
-def run_flow(model: LoadedModel, batch: Batch) -> FlowRun:
-    """The model's regressor on a batch (world landmarks as its meta says) and the flow's context."""
-    flow = require_flow(model.net)
-    with torch.inference_mode():
-        features = encode(model.net, batch, bool(model.meta.get("uses_world_landmarks", False)))
-        output = model.net.regressor(features)
-        point = matrix_to_rot6d(output.rotmats)
-        return FlowRun(flow.context(features, point), output.betas, point, output.camera)
-
-
-def smpl_joint_errors(pred: torch.Tensor, true: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """24 SMPL joints: (N,) MPJPE (pelvis-aligned) and PA-MPJPE, mm."""
-    pred, true = pred - pred[:, :1], true - true[:, :1]
-    return (per_joint_error(pred, true).mean(1) * 1000.0,
-            per_joint_error(procrustes_align(pred, true), true).mean(1) * 1000.0)
 
 
 def pose_joints(body: BodyModel, pose6d: torch.Tensor, betas: torch.Tensor) -> torch.Tensor:
@@ -218,7 +190,6 @@ def evaluate_flow(model: LoadedModel, test_set: TestSet, rows: int, real: RealIn
     pose family (min-of-n up to 100 on all its rows), the rendered test split if loaded, the occlusion grid and the
     real benchmark if given; with refit_views, the flow-prior refit against SMPLify on that many views (spread
     evenly) of the rendered test split and of the real benchmark (training.evaluation.flow_refit)."""
-    from training.evaluation.flow_refit import compare_refits, joint_scorer, landmark_scorer
 
     started = time.perf_counter()
     result: dict[str, Any] = {"name": model.name, "path": shown_path(model.path)}

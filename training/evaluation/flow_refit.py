@@ -4,7 +4,7 @@ split and on the real benchmark (ProHMR, Table 3 and supplement: its fitting bea
 For each scored view: the photo's keypoints (MediaPipe's, visibility as weights), the regressor's body placed in the
 photo's camera (its crop camera turned into a translation), then (a) SMPLify with the app's Refine settings
 (`fitting.smplify.refine_config`) and (b) the flow-prior refit (`fitting.flow_prior`) started from the best of the
-mode and 100 samples. One view at a time, as the app fits. Errors as training.evaluation.flow scores them.
+mode and 100 samples. One view at a time, as the app fits. Errors as training.evaluation.flow_runs measures them.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from hkmr_studio.fitting.flow_prior import FlowPriorFit
 from hkmr_studio.fitting.smplify import SMPLify, refine_config
 from hkmr_studio.geometry.cameras import crop_camera_to_image_translation
 from hkmr_studio.nets.probabilistic import pose6d_to_smpl, require_flow
-from training.evaluation.flow import run_flow
+from training.evaluation.flow_runs import run_flow, smpl_joint_errors
 from training.trainer.data import Batch
 
 REFIT_SAMPLES = 100
@@ -81,7 +81,6 @@ def compare_refits(model: LoadedModel, batch: Batch, keypoints_px: torch.Tensor,
 
 def joint_scorer(body: BodyModel, joints3d: torch.Tensor) -> Scorer:
     """Scores against true SMPL joints (N, 24, 3) (rows already selected)."""
-    from training.evaluation.flow import smpl_joint_errors
 
     return lambda go, bp, betas: smpl_joint_errors(body.joints_only(go, bp, betas), joints3d)
 
