@@ -189,7 +189,7 @@ def test_a_slow_drag_shows_the_fit_following_the_wrist_before_release_then_the_f
     assert document.analysis is base and not window.undo_action.isEnabled()  # the whole drag was one edit
 
 
-def test_the_open_chain_inspector_retraces_after_a_drags_release_not_at_each_move(qtbot, window, monkeypatch):
+def test_the_open_chain_inspector_retraces_after_a_drags_release_with_the_baseline_on_the_regressed_keypoints(qtbot, window, monkeypatch):
     inspector = window.analysis_docks.chain_inspector
     with qtbot.waitSignal(inspector.ready, timeout=WAIT_MS):
         window.analysis_docks.docks["inspector"].show()
@@ -209,3 +209,6 @@ def test_the_open_chain_inspector_retraces_after_a_drags_release_not_at_each_mov
     with qtbot.waitSignal(inspector.ready, timeout=WAIT_MS):
         qtbot.mouseRelease(view.viewport(), Qt.MouseButton.LeftButton, pos=view.mapFromScene(*(wrist - 45.0)))
     assert len(submitted) == 1 and submitted[0].result is document.analysis.result  # the release's refit is traced
+    regressed = document.analysis.request.refit_from.result.keypoints
+    assert submitted[0].keypoints is regressed  # the baseline reads what the traced regressor read, not the edit
+    assert not np.allclose(regressed.xy, document.analysis.result.keypoints.xy)

@@ -36,6 +36,7 @@ from hkmr_studio.gui.state import Document, Level, StudioState
 from hkmr_studio.gui.viewport import BodyViewport
 from hkmr_studio.gui.workers import LatestJob
 from hkmr_studio.pipeline.core import Pipeline, PipelineResult
+from hkmr_studio.pipeline.keypoints import Keypoints2D
 from hkmr_studio.render.colors import highlighted_joint_colors
 from hkmr_studio.trace_steps import TraceBodies, start_pose, trace_bodies
 
@@ -101,8 +102,9 @@ class StepSkeleton:
 @dataclass(frozen=True)
 class _Job:
     """What to trace: the document, the window's result of it with the (24, 3) axis-angle pose its regressor started
-    from (None: the result has no trace), and the baseline to run on the result's keypoints (None when the window's
-    model is the baseline) with the device and body file of the window's run."""
+    from (None: the result has no trace), and the baseline to run (None when the window's model is the baseline) with
+    the device and body file of the window's run, on `keypoints`: those the window's regressor read (a refit's result
+    holds the edited ones, its trace the regression's of the keypoints before the edits)."""
 
     document: Document
     result: PipelineResult
@@ -110,6 +112,7 @@ class _Job:
     baseline: str | None
     device: str
     body_path: str | None
+    keypoints: Keypoints2D | None
 
 
 class ChainInspector(QWidget):
@@ -209,8 +212,11 @@ class ChainInspector(QWidget):
         request = analysis.request
         baseline = None if request.model == self._baseline else self._baseline
         self.status_label.setText(f"Tracing {baseline}…" if baseline else "Reading the trace…")
+        regressed = analysis
+        while regressed.request.refit_from is not None:
+            regressed = regressed.request.refit_from
         self._jobs.submit(_Job(document, analysis.result, analysis.start_pose, baseline, request.device,
-                               request.body_path))
+                               request.body_path, regressed.result.keypoints))
 
     def showEvent(self, event: object) -> None:
         super().showEvent(event)
@@ -229,7 +235,7 @@ class ChainInspector(QWidget):
         if job.result.trace is not None and job.start_pose is not None:
             out[job.result.model_name] = trace_bodies(job.result, pipeline.body, torch.from_numpy(job.start_pose))
         if job.baseline is not None:
-            baseline = pipeline.run(job.result.image, keypoints=job.result.keypoints, mesh=False)
+            baseline = pipeline.run(job.result.image, keypoints=job.keypoints, mesh=False)
             if baseline.found:
                 out[baseline.model_name or job.baseline] = trace_bodies(
                     baseline, pipeline.body, start_pose(pipeline.model.net.regressor.mean))
