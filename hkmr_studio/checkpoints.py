@@ -2,7 +2,10 @@
 
 A checkpoint is a torch file holding only plain data: {"format", "config" (ModelConfig as a dict), "state_dict",
 "meta" (name, trained flag, description, training summary)}. It is read with torch.load(weights_only=True), so a
-hostile file cannot run code; anything else in it is refused with a message.
+hostile file cannot run code; anything else in it is refused with a message. A network built on another model file
+(a pose flow trained over a frozen regressor) may store only its own weights and {"base": {"model": reference,
+"sha256": digest of that file}}: loading takes the rest from the base, after checking that the base is the very file
+the weights were trained over.
 
 A model's *name* (DEFAULT_MODEL, BASELINE_MODEL, a folder under models/) says which shipped checkpoint to load; a
 network's *kind* (`ModelConfig.regressor`, "hkmr" or "hmr", in nets/recovery.py) says which architecture a checkpoint
@@ -11,6 +14,7 @@ holds. They share two words and nothing else: a file of any name may hold either
 
 from __future__ import annotations
 
+import hashlib
 import io
 import pickle
 from dataclasses import dataclass, field
@@ -51,11 +55,25 @@ class LoadedModel:
         return bool(self.meta.get("trained", False))
 
 
-def save_checkpoint(path: str | Path, net: MeshRegressor, meta: dict[str, Any]) -> Path:
-    """Write `net`'s config and weights with `meta` (plain values) atomically."""
-    buffer = io.BytesIO()
+def save_checkpoint(path: str | Path, net: MeshRegressor, meta: dict[str, Any], base: str | None = None) -> Path:
+    """Write `net`'s config and weights with `meta` (plain values) atomically. `base`: a model reference whose file
+    holds the rest of `net`'s weights, equal to `net`'s (a flow over a frozen regressor): only the weights the base
+    lacks are written, with the base's digest. Raises ValueError when a weight both hold differs."""
     state = {k: v.detach().cpu() for k, v in net.state_dict().items()}
-    torch.save({"format": FORMAT, "config": net.config.to_dict(), "state_dict": state, "meta": dict(meta)}, buffer)
+    payload: dict[str, Any] = {"format": FORMAT, "config": net.config.to_dict(), "meta": dict(meta)}
+    if base is not None:
+        base_path = resolve_model_path(base)
+        base_state = _read_payload(base_path)["state_dict"]
+        changed = [k for k, v in base_state.items() if k in state and not torch.equal(state[k], v)]
+        if changed:
+            raise ValueError(f"{len(changed)} weights differ from the base model {base} (e.g. {changed[0]}): save the "
+                             "whole network instead")
+        state = {k: v for k, v in state.items() if k not in base_state}
+        reference = str(base_path.resolve()) if looks_like_path(base) else str(base)  # a name, or a whole path
+        payload["base"] = {"model": reference, "sha256": _file_digest(base_path)}
+    payload["state_dict"] = state
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
     return atomic_write_bytes(path, buffer.getvalue())
 
 
@@ -93,6 +111,20 @@ def load_checkpoint(name_or_path: str | Path, device: str | torch.device = "cpu"
                                  f"shipped model, or give a model file as a path (e.g. ./{name_or_path}/model.pt).")
         raise ModelFileError(f"model file not found: {path} (shipped models: {shipped}). Choose a shipped model or "
                              "train one with `python -m training train`.")
+    payload = _read_payload(path)
+    base_state = _base_state(payload, path)
+    try:
+        config = ModelConfig.from_dict(payload["config"])
+        net = MeshRegressor(config)
+        net.load_state_dict({**base_state, **payload["state_dict"]})
+    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+        raise ModelFileError(f"{path.name} does not match the network it describes: {exc}") from exc
+    net.eval().to(device)
+    return LoadedModel(net=net, config=config, path=path, meta=dict(payload.get("meta", {})))
+
+
+def _read_payload(path: Path) -> dict[str, Any]:
+    """The plain-data dictionary of a model file (weights_only: nothing in it can run)."""
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
@@ -103,11 +135,35 @@ def load_checkpoint(name_or_path: str | Path, device: str | torch.device = "cpu"
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise ModelFileError(f"{path.name} is not an HKMR Studio model file (expected format {FORMAT}); "
                              "checkpoints from Lightning training runs are converted by `python -m training export`.")
-    try:
-        config = ModelConfig.from_dict(payload["config"])
-        net = MeshRegressor(config)
-        net.load_state_dict(payload["state_dict"])
-    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
-        raise ModelFileError(f"{path.name} does not match the network it describes: {exc}") from exc
-    net.eval().to(device)
-    return LoadedModel(net=net, config=config, path=path, meta=dict(payload.get("meta", {})))
+    return payload
+
+
+def _base_state(payload: dict[str, Any], path: Path) -> dict[str, torch.Tensor]:
+    """The weights a file takes from its base model ({} without one), once the base is found to be the file the
+    weights were trained over."""
+    base = payload.get("base")
+    if base is None:
+        return {}
+    if not (isinstance(base, dict) and isinstance(base.get("model"), str) and isinstance(base.get("sha256"), str)):
+        raise ModelFileError(f"{path.name} names its base model in a form this version cannot read: re-export it")
+    base_path = resolve_model_path(base["model"])
+    if not base_path.is_file():
+        raise ModelFileError(f"{path.name} holds only the weights it adds to the model '{base['model']}', which is "
+                             f"not here ({base_path}): put that model back, or re-export {path.name} whole.")
+    if _file_digest(base_path) != base["sha256"]:
+        raise ModelFileError(f"{path.name} was trained over another version of the model '{base['model']}' than "
+                             f"{base_path}: restore the version it was trained over, or train it again "
+                             "(python -m training train-flow).")
+    base_payload = _read_payload(base_path)
+    if "base" in base_payload:
+        raise ModelFileError(f"{path.name}'s base {base_path} has a base of its own: export the base whole")
+    return base_payload["state_dict"]
+
+
+def _file_digest(path: Path) -> str:
+    """SHA-256 of a file's bytes, hex."""
+    digest = hashlib.sha256()
+    with path.open("rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

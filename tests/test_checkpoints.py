@@ -114,3 +114,57 @@ def test_references_that_look_like_paths_are_read_as_paths(tmp_path, monkeypatch
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("HOME", str(tmp_path))
     assert load_checkpoint(reference).name == ("here" if reference == "model.pt" else "in-run")
+
+
+def _regressor_and_flow_over_it(tmp_path):
+    """A small regressor saved whole, and a network with a flow beside the same regressor weights."""
+    torch.manual_seed(0)
+    regressor = MeshRegressor(_small_config()).eval()
+    base = save_checkpoint(tmp_path / "base" / "model.pt", regressor, {"name": "base", "trained": True})
+    config = ModelConfig(**{**_small_config().to_dict(), "flow": {"context_dim": 16, "width": 16, "steps": 2,
+                                                                  "blocks": 1}})
+    with_flow = MeshRegressor(config).eval()
+    with_flow.load_state_dict(regressor.state_dict(), strict=False)
+    return base, with_flow
+
+
+def test_a_flow_saved_over_its_base_stores_only_its_own_weights_and_loads_whole(tmp_path):
+    base, with_flow = _regressor_and_flow_over_it(tmp_path)
+    whole = save_checkpoint(tmp_path / "whole.pt", with_flow, {"name": "flow"})
+    over_base = save_checkpoint(tmp_path / "flow.pt", with_flow, {"name": "flow"}, base=str(base))
+    assert over_base.stat().st_size < 0.5 * whole.stat().st_size
+    loaded = load_checkpoint(over_base)
+    expected = with_flow.state_dict()
+    assert loaded.net.state_dict().keys() == expected.keys()
+    assert all(torch.equal(v, expected[k]) for k, v in loaded.net.state_dict().items())
+
+
+def test_a_flow_is_not_loaded_over_a_changed_or_missing_base(tmp_path):
+    base, with_flow = _regressor_and_flow_over_it(tmp_path)
+    path = save_checkpoint(tmp_path / "flow.pt", with_flow, {"name": "flow"}, base=str(base))
+    torch.manual_seed(1)
+    save_checkpoint(base, MeshRegressor(_small_config()), {"name": "base", "trained": True})  # retrained in place
+    with pytest.raises(ModelFileError, match="another version of the model"):
+        load_checkpoint(path)
+    base.unlink()
+    with pytest.raises(ModelFileError, match="put that model back"):
+        load_checkpoint(path)
+
+
+def test_a_network_whose_regressor_differs_from_the_base_is_not_saved_over_it(tmp_path):
+    base, with_flow = _regressor_and_flow_over_it(tmp_path)
+    with torch.no_grad():
+        next(with_flow.regressor.parameters()).add_(1.0)
+    with pytest.raises(ValueError, match="differ from the base model"):
+        save_checkpoint(tmp_path / "flow.pt", with_flow, {"name": "flow"}, base=str(base))
+    assert not (tmp_path / "flow.pt").exists()
+
+
+def test_a_malformed_base_entry_is_refused_with_a_message(tmp_path):
+    base, with_flow = _regressor_and_flow_over_it(tmp_path)
+    path = save_checkpoint(tmp_path / "flow.pt", with_flow, {"name": "flow"}, base=str(base))
+    payload = torch.load(path, weights_only=True)
+    payload["base"] = ["not", "a", "dict"]
+    torch.save(payload, path)
+    with pytest.raises(ModelFileError, match="names its base model in a form"):
+        load_checkpoint(path)

@@ -46,6 +46,8 @@ def test_short_run_trains_the_flow_alone_and_writes_a_loadable_model(tmp_path):
     couplings = [p for n, p in loaded.net.flow.named_parameters() if "conditioner.last" in n]
     assert any(p.abs().max() > 0 for p in couplings), "the couplings' output layers never left zero"
     assert (tmp_path / "run" / "summary.yaml").is_file()
+    stored = torch.load(result.model_file, map_location="cpu", weights_only=True)
+    assert stored["base"]["model"] == "hkmr" and all(k.startswith("flow.") for k in stored["state_dict"])
 
 
 def test_config_names_the_bad_entry(tmp_path):

@@ -148,7 +148,7 @@ def train_flow(config: FlowTrainConfig, log: Any = print) -> FlowTrainResult:
     meta = {"name": config.output.name, "trained": True, "uses_world_landmarks": data.use_world_landmarks,
             "description": config.output.description or f"{config.base_model} with a ProHMR pose flow",
             "training": summary}
-    model_file = save_checkpoint(config.output.export_path, net, meta)
+    model_file = save_checkpoint(config.output.export_path, net, meta, base=config.base_model)  # the flow alone
     atomic_write_text(Path(config.output.run_dir) / "summary.yaml", yaml.safe_dump(summary, sort_keys=False))
     return FlowTrainResult(net, summary, model_file)
 
