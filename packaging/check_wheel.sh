@@ -40,4 +40,7 @@ cp "$sample" photo.jpg
 for output in photo_params.json photo_overlay.png photo.obj; do
   [ -s "out/$output" ] || { echo "error: hkmr-studio infer did not write out/$output" >&2; exit 1; }
 done
+# prohmr stores its flow alone and takes HKMR's weights from the bundled models/hkmr (checked by digest)
+"$work/venv/bin/python" -c 'from hkmr_studio.checkpoints import load_checkpoint
+assert load_checkpoint("prohmr").net.flow is not None' || { echo "error: the bundled prohmr model does not load" >&2; exit 1; }
 echo "the installed wheel works outside the repository (this check took $SECONDS s)"
