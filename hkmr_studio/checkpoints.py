@@ -14,7 +14,6 @@ holds. They share two words and nothing else: a file of any name may hold either
 
 from __future__ import annotations
 
-import hashlib
 import io
 import pickle
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from typing import Any
 import torch
 
 from hkmr_studio.atomic import atomic_write_bytes
+from hkmr_studio.digests import file_sha256
 from hkmr_studio.nets.recovery import MeshRegressor, ModelConfig
 from hkmr_studio.resources import models_dir
 
@@ -70,7 +70,7 @@ def save_checkpoint(path: str | Path, net: MeshRegressor, meta: dict[str, Any], 
                              "whole network instead")
         state = {k: v for k, v in state.items() if k not in base_state}
         reference = str(base_path.resolve()) if looks_like_path(base) else str(base)  # a name, or a whole path
-        payload["base"] = {"model": reference, "sha256": _file_digest(base_path)}
+        payload["base"] = {"model": reference, "sha256": file_sha256(base_path)}
     payload["state_dict"] = state
     buffer = io.BytesIO()
     torch.save(payload, buffer)
@@ -150,7 +150,7 @@ def _base_state(payload: dict[str, Any], path: Path) -> dict[str, torch.Tensor]:
     if not base_path.is_file():
         raise ModelFileError(f"{path.name} holds only the weights it adds to the model '{base['model']}', which is "
                              f"not here ({base_path}): put that model back, or re-export {path.name} whole.")
-    if _file_digest(base_path) != base["sha256"]:
+    if file_sha256(base_path) != base["sha256"]:
         raise ModelFileError(f"{path.name} was trained over another version of the model '{base['model']}' than "
                              f"{base_path}: restore the version it was trained over, or train it again "
                              "(python -m training train-flow).")
@@ -158,12 +158,3 @@ def _base_state(payload: dict[str, Any], path: Path) -> dict[str, torch.Tensor]:
     if "base" in base_payload:
         raise ModelFileError(f"{path.name}'s base {base_path} has a base of its own: export the base whole")
     return base_payload["state_dict"]
-
-
-def _file_digest(path: Path) -> str:
-    """SHA-256 of a file's bytes, hex."""
-    digest = hashlib.sha256()
-    with path.open("rb") as file:
-        for block in iter(lambda: file.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

@@ -17,7 +17,6 @@ library's clock, its glitches dropped and, per source, its near-duplicate frames
 from __future__ import annotations
 
 import csv
-import hashlib
 import tarfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 
+from hkmr_studio.digests import file_sha256
 from training.mocap import expmap, filters, mapping
 from training.mocap.bvh import load_bvh
 from training.mocap.categories import category
@@ -129,21 +129,13 @@ def _safe_members(archive: tarfile.TarFile, name: str) -> Iterator[tarfile.TarIn
         yield member
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def unpack(folder: Path, cache: Path) -> dict[str, Path]:
     """Unpack the three archives of `folder` into cache/<source>/ (again only where the archive changed: its
     SHA-256 is kept beside the files). Returns source -> that folder."""
     check_folder(folder)
     unpacked = {}
     for source, name in ARCHIVES.items():
-        target, digest = cache / source, _sha256(folder / name)
+        target, digest = cache / source, file_sha256(folder / name)
         stamp = target / ".archive-sha256"
         if not (stamp.is_file() and stamp.read_text() == digest):
             target.mkdir(parents=True, exist_ok=True)
