@@ -10,7 +10,7 @@ import torch
 from hkmr_studio.body import kinematics
 
 
-@dataclass
+@dataclass(frozen=True)
 class FitResult:
     """status: "ok" or "degenerate" (then `message` says why and the parameters are the initialisation).
 
