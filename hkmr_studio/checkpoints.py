@@ -31,6 +31,7 @@ FORMAT = "hkmr-studio-model/1"
 CHECKPOINT_NAME = "model.pt"
 DEFAULT_MODEL = "hkmr"
 BASELINE_MODEL = "hmr"  # the shipped flat HMR-style model the app compares HKMR against
+PROBABILISTIC_MODEL = "prohmr"  # the shipped HKMR with a ProHMR pose flow (the Hypotheses dock)
 
 
 class ModelFileError(ValueError):

@@ -20,7 +20,6 @@ from hkmr_studio.nets.probabilistic import pose6d_to_smpl, predict_with_flow, re
 from hkmr_studio.pipeline.core import BodyEstimate, Pipeline, PipelineResult, network_inputs
 from hkmr_studio.pipeline.keypoints import Keypoints2D
 
-PROBABILISTIC_MODEL = "prohmr"
 DEFAULT_SAMPLES = 12
 
 

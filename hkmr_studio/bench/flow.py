@@ -20,7 +20,7 @@ import torch
 from hkmr_studio.bench.fitting import FOCAL, LEFT_HAND, PRINCIPAL, _truth
 from hkmr_studio.body.landmarks import BodyLandmarks
 from hkmr_studio.body.model import load_body_model
-from hkmr_studio.checkpoints import load_checkpoint
+from hkmr_studio.checkpoints import PROBABILISTIC_MODEL, load_checkpoint
 from hkmr_studio.fitting.flow_prior import FlowPriorFit
 from hkmr_studio.fitting.smplify import PINNED_WEIGHT, single_thread_for_one_body, warm_up_lbfgs
 from hkmr_studio.geometry.cameras import perspective_project, pixels_to_normalised
@@ -42,7 +42,7 @@ def _median_ms(call: Callable[[], Any], rounds: int) -> tuple[float, Any]:
     return statistics.median(times), result
 
 
-def run(model: str = "prohmr", rounds: int = 20) -> str:
+def run(model: str = PROBABILISTIC_MODEL, rounds: int = 20) -> str:
     loaded = load_checkpoint(model)
     net, flow = loaded.net, require_flow(loaded.net)
     body = load_body_model()

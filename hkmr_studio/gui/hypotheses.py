@@ -27,13 +27,14 @@ from PySide6.QtWidgets import (
 )
 
 from hkmr_studio.body import kinematics
+from hkmr_studio.checkpoints import PROBABILISTIC_MODEL
 from hkmr_studio.export.frames import camera_to_yup
 from hkmr_studio.gui.analysis import Analysis, explain_error, is_bug
 from hkmr_studio.gui.image_view import ImageView
 from hkmr_studio.gui.state import Document, Level, StudioState
 from hkmr_studio.gui.viewport import BodyViewport
 from hkmr_studio.gui.workers import LatestJob
-from hkmr_studio.hypotheses import DEFAULT_SAMPLES, PROBABILISTIC_MODEL, Hypotheses, Hypothesis, HypothesisMaker
+from hkmr_studio.hypotheses import DEFAULT_SAMPLES, Hypotheses, Hypothesis, HypothesisMaker
 from hkmr_studio.pipeline.core import Pipeline
 
 log = logging.getLogger(__name__)

@@ -29,7 +29,7 @@ import torch
 from hkmr_studio.atomic import atomic_write_text
 from hkmr_studio.body.landmarks import BodyLandmarks
 from hkmr_studio.body.model import load_body_model
-from hkmr_studio.checkpoints import load_checkpoint
+from hkmr_studio.checkpoints import DEFAULT_MODEL, load_checkpoint
 from hkmr_studio.pipeline.keypoints import Keypoints2D
 from hkmr_studio.video.smoothing import (
     SmoothingSettings,
@@ -207,7 +207,7 @@ def table(results: dict[str, dict[str, dict[str, float]]], fps: float) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
-    parser.add_argument("--model", default="hkmr")
+    parser.add_argument("--model", default=DEFAULT_MODEL)
     args = parser.parse_args(argv)
     torch.set_num_threads(2)
     model = load_checkpoint(args.model, "cpu")

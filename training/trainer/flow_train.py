@@ -19,7 +19,7 @@ import yaml
 
 from hkmr_studio.atomic import atomic_write_text
 from hkmr_studio.body.model import BodyModel
-from hkmr_studio.checkpoints import load_checkpoint, save_checkpoint
+from hkmr_studio.checkpoints import DEFAULT_MODEL, PROBABILISTIC_MODEL, load_checkpoint, save_checkpoint
 from hkmr_studio.geometry.rotations import matrix_to_rot6d
 from hkmr_studio.nets.flow import FlowConfig
 from hkmr_studio.nets.recovery import MeshRegressor
@@ -54,7 +54,7 @@ class FlowBudget:
 class FlowOutput:
     run_dir: str = "runs/prohmr"
     export_path: str = "models/prohmr/model.pt"
-    name: str = "prohmr"
+    name: str = PROBABILISTIC_MODEL
     description: str = ""
 
 
@@ -62,7 +62,7 @@ class FlowOutput:
 class FlowTrainConfig:
     """base_model: the trained regressor's model file or shipped name; flow: FlowConfig's fields but feature_dim."""
 
-    base_model: str = "hkmr"
+    base_model: str = DEFAULT_MODEL
     flow: dict[str, Any] = field(default_factory=dict)
     data: DataConfig = field(default_factory=DataConfig)
     loss: FlowLossWeights = field(default_factory=FlowLossWeights)
