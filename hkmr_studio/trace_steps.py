@@ -1,4 +1,4 @@
-"""A regressor's trace as a sequence of bodies for the chain inspector (Qt-free).
+"""A regressor's trace as a sequence of bodies for the chain inspector, and the inspector's job (Qt-free).
 
 Entries run in the order the regressor made them: outer step t, inner pass p (HKMR: T x P passes, forward and
 backward along each chain; HMR: one pass per iteration), then the pipeline's body, which averages that answer with
@@ -6,6 +6,9 @@ the answer to the mirror image (hkmr_studio.nets.mirror_average). For each entry
 camera frame (OpenCV: x right, y down, z forward, metres) and projected to photo pixels, and per joint the size of its
 update, the angle (degrees) of the rotation that takes its local rotation at the previous entry to this one (at the
 first entry, from the regressor's mean starting pose).
+
+The inspector builds a frozen `TraceRequest` on the GUI thread; `TraceJobs.run` turns it into the bodies of the
+window's trace and the baseline's on its worker thread.
 """
 
 from __future__ import annotations
@@ -21,7 +24,8 @@ from hkmr_studio.geometry.cameras import crop_camera_to_image_translation, persp
 from hkmr_studio.geometry.rotations import axis_angle_to_matrix, matrix_to_axis_angle
 from hkmr_studio.nets.output import RegressorTrace
 from hkmr_studio.nets.pose_rep import MeanParams, rep_to_axis_angle
-from hkmr_studio.pipeline.core import PipelineResult
+from hkmr_studio.pipeline.core import Pipeline, PipelineResult
+from hkmr_studio.pipeline.keypoints import Keypoints2D
 
 #: The direction of the last entry: the pipeline's body, the trace's answer averaged with its mirror image's.
 MIRROR_AVERAGE = "mirror average"
@@ -102,3 +106,45 @@ def trace_bodies(result: PipelineResult, body: BodyModel, start: torch.Tensor) -
         joints2d = perspective_project(joints3d, result.focal_length, principal)
     return TraceBodies(result.model_name, entries, poses.numpy(), update_angles_deg(poses, start).numpy(),
                        joints3d.numpy(), joints2d.numpy())
+
+
+@dataclass(frozen=True, eq=False)
+class TraceRequest:
+    """What the chain inspector traces: the window's `result` and the (24, 3) axis-angle pose its regressor started
+    from (None: the result has no trace); the `baseline` model (a shipped name or a file), run only when
+    `run_baseline` (not when the window's model is the baseline itself), on `keypoints`, those the window's regressor
+    read (a refit's result holds the edited ones, its trace the regression's of the keypoints before the edits); the
+    device and body file of the window's run."""
+
+    result: PipelineResult
+    start_pose: np.ndarray | None
+    baseline: str
+    run_baseline: bool
+    keypoints: Keypoints2D | None
+    device: str
+    body_path: str | None
+
+
+class TraceJobs:
+    """Runs TraceRequests, from one thread at a time, keeping the baseline's pipeline per (device, body file) between
+    them: its body poses both traces, and its network is loaded only when the baseline runs."""
+
+    def __init__(self) -> None:
+        self._pipelines: dict[tuple[str, str, str | None], Pipeline] = {}
+
+    def run(self, request: TraceRequest) -> dict[str, TraceBodies]:
+        """Model name -> the bodies of its trace: the window's (when its result has one), then the baseline's."""
+        key = (request.baseline, request.device, request.body_path)
+        if key not in self._pipelines:
+            self._pipelines[key] = Pipeline(request.baseline, request.body_path, request.device)
+        pipeline = self._pipelines[key]
+        out = {}
+        result = request.result
+        if result.trace is not None and request.start_pose is not None:
+            out[result.model_name] = trace_bodies(result, pipeline.body, torch.from_numpy(request.start_pose))
+        if request.run_baseline:
+            baseline = pipeline.run(result.image, keypoints=request.keypoints, mesh=False)
+            if baseline.found:
+                out[baseline.model_name or request.baseline] = trace_bodies(
+                    baseline, pipeline.body, start_pose(pipeline.model.net.regressor.mean))
+        return out

@@ -208,7 +208,7 @@ def test_the_open_chain_inspector_retraces_after_a_drags_release_with_the_baseli
     assert submitted == []  # three changing fits shown, no retrace
     with qtbot.waitSignal(inspector.ready, timeout=WAIT_MS):
         qtbot.mouseRelease(view.viewport(), Qt.MouseButton.LeftButton, pos=view.mapFromScene(*(wrist - 45.0)))
-    assert len(submitted) == 1 and submitted[0].result is document.analysis.result  # the release's refit is traced
+    assert len(submitted) == 1 and submitted[0].request.result is document.analysis.result  # the release's refit
     regressed = document.analysis.request.refit_from.result.keypoints
-    assert submitted[0].keypoints is regressed  # the baseline reads what the traced regressor read, not the edit
+    assert submitted[0].request.keypoints is regressed  # the baseline reads what the traced regressor read
     assert not np.allclose(regressed.xy, document.analysis.result.keypoints.xy)

@@ -9,9 +9,10 @@ import torch
 from conftest import SAMPLE_PHOTO
 
 from hkmr_studio.body import kinematics
+from hkmr_studio.checkpoints import BASELINE_MODEL, DEFAULT_MODEL
 from hkmr_studio.pipeline.core import Pipeline
 from hkmr_studio.pipeline.images import load_image
-from hkmr_studio.trace_steps import start_pose, trace_bodies, update_angles_deg
+from hkmr_studio.trace_steps import TraceJobs, TraceRequest, start_pose, trace_bodies, update_angles_deg
 
 
 def test_update_angles_are_the_rotation_between_successive_entries():
@@ -49,3 +50,21 @@ def test_every_trace_entry_has_a_body_and_the_last_is_the_pipelines(model):
         assert bodies.entries[0].label == "iteration 1"
     chains = bodies.chain_updates_deg(0)
     assert [len(v) for v in chains.values()] == [c.size for c in kinematics.CHAINS]
+
+
+def test_the_trace_job_reads_the_results_own_trace_and_runs_the_baseline_only_when_asked():
+    pipeline = Pipeline(DEFAULT_MODEL, device="cpu")
+    try:
+        result = pipeline.run(load_image(SAMPLE_PHOTO))
+    finally:
+        pipeline.close()
+    start = start_pose(pipeline.model.net.regressor.mean)
+    direct = trace_bodies(result, pipeline.body, start)
+    jobs = TraceJobs()
+    request = TraceRequest(result, start.numpy(), BASELINE_MODEL, False, result.keypoints, "cpu", None)
+    alone = jobs.run(request)
+    assert list(alone) == [result.model_name]  # no baseline run: only the window's own trace
+    np.testing.assert_allclose(alone[result.model_name].joints2d, direct.joints2d, atol=1e-4)
+    both = jobs.run(TraceRequest(result, start.numpy(), BASELINE_MODEL, True, result.keypoints, "cpu", None))
+    assert list(both) == [result.model_name, BASELINE_MODEL]
+    assert len(both[BASELINE_MODEL].entries) != len(direct.entries)  # HMR's iterations, not HKMR's passes

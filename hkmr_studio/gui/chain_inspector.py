@@ -11,7 +11,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyvista as pv
-import torch
 from PySide6.QtCore import QLineF, Qt, Signal
 from PySide6.QtGui import QColor, QPen
 from PySide6.QtWidgets import (
@@ -35,10 +34,8 @@ from hkmr_studio.gui.image_view import ImageView
 from hkmr_studio.gui.state import Document, Level, StudioState
 from hkmr_studio.gui.viewport import BodyViewport
 from hkmr_studio.gui.workers import LatestJob
-from hkmr_studio.pipeline.core import Pipeline, PipelineResult
-from hkmr_studio.pipeline.keypoints import Keypoints2D
 from hkmr_studio.render.colors import highlighted_joint_colors
-from hkmr_studio.trace_steps import TraceBodies, start_pose, trace_bodies
+from hkmr_studio.trace_steps import TraceBodies, TraceJobs, TraceRequest
 
 log = logging.getLogger(__name__)
 
@@ -101,18 +98,10 @@ class StepSkeleton:
 
 @dataclass(frozen=True)
 class _Job:
-    """What to trace: the document, the window's result of it with the (24, 3) axis-angle pose its regressor started
-    from (None: the result has no trace), and the baseline to run (None when the window's model is the baseline) with
-    the device and body file of the window's run, on `keypoints`: those the window's regressor read (a refit's result
-    holds the edited ones, its trace the regression's of the keypoints before the edits)."""
+    """A trace request and the document it was made for (the answer is shown only while it is still current)."""
 
     document: Document
-    result: PipelineResult
-    start_pose: np.ndarray | None
-    baseline: str | None
-    device: str
-    body_path: str | None
-    keypoints: Keypoints2D | None
+    request: TraceRequest
 
 
 class ChainInspector(QWidget):
@@ -126,9 +115,9 @@ class ChainInspector(QWidget):
         super().__init__(parent)
         self._state = state
         self._baseline = baseline
-        self._pipelines: dict[tuple[str, str, str | None], Pipeline] = {}
-        self._jobs: LatestJob[_Job, dict[str, TraceBodies]] = LatestJob(self._trace, self._on_traced,
-                                                                         self._on_errored, self)
+        self._traces = TraceJobs()
+        self._jobs: LatestJob[_Job, dict[str, TraceBodies]] = LatestJob(
+            lambda job: self._traces.run(job.request), self._on_traced, self._on_errored, self)
         self._bodies: dict[str, TraceBodies] = {}
         self._document: Document | None = None
         self._analysis: Analysis | None = None  # the analysis traced (or being traced)
@@ -210,36 +199,20 @@ class ChainInspector(QWidget):
             self.status_label.setText("Open a photo with a recovered body; its traces appear here.")
             return
         request = analysis.request
-        baseline = None if request.model == self._baseline else self._baseline
-        self.status_label.setText(f"Tracing {baseline}…" if baseline else "Reading the trace…")
+        run_baseline = request.model != self._baseline
+        self.status_label.setText(f"Tracing {self._baseline}…" if run_baseline else "Reading the trace…")
         regressed = analysis
         while regressed.request.refit_from is not None:
             regressed = regressed.request.refit_from
-        self._jobs.submit(_Job(document, analysis.result, analysis.start_pose, baseline, request.device,
-                               request.body_path, regressed.result.keypoints))
+        self._jobs.submit(_Job(document, TraceRequest(analysis.result, analysis.start_pose, self._baseline,
+                                                      run_baseline, regressed.result.keypoints, request.device,
+                                                      request.body_path)))
 
     def showEvent(self, event: object) -> None:
         super().showEvent(event)
         if not self._bodies and not self._jobs.running:
             self._analysis = None
             self.refresh()
-
-    def _trace(self, job: _Job) -> dict[str, TraceBodies]:
-        """Worker thread: the bodies of each entry of the window's trace, then of the baseline's, run on the same
-        keypoints. The baseline's pipeline (loaded lazily: its body alone when it does not run) poses both."""
-        key = (self._baseline, job.device, job.body_path)
-        if key not in self._pipelines:
-            self._pipelines[key] = Pipeline(self._baseline, job.body_path, job.device)
-        pipeline = self._pipelines[key]
-        out = {}
-        if job.result.trace is not None and job.start_pose is not None:
-            out[job.result.model_name] = trace_bodies(job.result, pipeline.body, torch.from_numpy(job.start_pose))
-        if job.baseline is not None:
-            baseline = pipeline.run(job.result.image, keypoints=job.keypoints, mesh=False)
-            if baseline.found:
-                out[baseline.model_name or job.baseline] = trace_bodies(
-                    baseline, pipeline.body, start_pose(pipeline.model.net.regressor.mean))
-        return out
 
     def _on_traced(self, job: _Job, bodies: dict[str, TraceBodies]) -> None:
         if job.document is not self._document:
@@ -250,7 +223,7 @@ class ChainInspector(QWidget):
         self.model_box.addItems(list(bodies))
         self.model_box.blockSignals(False)
         self._on_model_changed()
-        if job.result.trace is None:
+        if job.request.result.trace is None:
             shown = f"; {self.model_box.currentText()}'s is shown." if bodies else "."
             self.status_label.setText(f"The window's body has no trace to step through (it was posed from given "
                                       f"parameters, as a take's frames are){shown}")
